@@ -1,0 +1,1 @@
+//! The corio event loop and runtimes, generic over the `Driver` trait.

@@ -1,0 +1,1 @@
+//! The `#[corio::main]` and `#[corio::test]` attributes.

@@ -1,0 +1,1 @@
+//! The mio-based IO driver of corio and its sockets.

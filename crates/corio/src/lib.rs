@@ -1,0 +1,1 @@
+//! corio: an async runtime with the shape of Python's asyncio.

@@ -1,0 +1,1 @@
+//! Shared helpers for corio's cross-crate tests.

@@ -1,0 +1,299 @@
+//! Project automation for corio, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks, in order, stopping at the first failure.
+//! - `miri`: corio-core's tests under Miri (installs the nightly components).
+//! - `loom`: the loom models (`RUSTFLAGS="--cfg loom"`).
+//! - `bench [--quick]`: corio side by side with tokio and smol.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// The number of cases each property test runs in `cargo xtask ci`.
+const CI_PROPTEST_CASES: &str = "2048";
+
+/// Examples that need a peer process, run by `run_examples` as pairs: the
+/// server prints its address on its first line of output, the client gets it as
+/// its only argument.
+const EXAMPLE_PAIRS: &[(&str, &str)] = &[("echo_server", "echo_client")];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("miri") => miri(),
+        Some("loom") => loom(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 ci              everything CI checks, stopping at the first failure\n  \
+                 miri            corio-core's tests under Miri\n  \
+                 loom            the loom models of the task state machine\n  \
+                 bench [--quick] corio side by side with tokio and smol"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: FAILED: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result = std::result::Result<(), String>;
+
+fn ci() -> Result {
+    let started = Instant::now();
+    step("formatting", cargo(&["fmt", "--all", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step("tests", cargo(&["test", "--workspace"]))?;
+    let mut doc = cargo(&["doc", "--no-deps", "--workspace"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    step("docs", doc)?;
+    let mut props = cargo(&["test", "--release", "--workspace", "--", "prop_"]);
+    props.env("PROPTEST_CASES", CI_PROPTEST_CASES);
+    step("property tests at a raised case count", props)?;
+    run_examples()?;
+    miri()?;
+    loom()?;
+    if bench_package_exists() {
+        bench(&["--quick".to_string()])?;
+    }
+    println!(
+        "\nxtask: ci passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn miri() -> Result {
+    ensure_nightly_components(&["miri", "rust-src"])?;
+    step("miri setup", nightly_cargo(&["miri", "setup"]))?;
+    let mut test = nightly_cargo(&["miri", "test", "-p", "corio-core"]);
+    // Miri is slow: the property tests run few cases there; the full count runs
+    // natively in `cargo xtask ci`.
+    test.env("PROPTEST_CASES", "4")
+        .env("MIRIFLAGS", "-Zmiri-strict-provenance");
+    step("corio-core under Miri", test)
+}
+
+fn loom() -> Result {
+    let mut test = cargo(&[
+        "test",
+        "--release",
+        "-p",
+        "corio-core",
+        "--lib",
+        "--",
+        "loom_",
+    ]);
+    test.env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", workspace_root().join("target/loom"))
+        .env("LOOM_MAX_PREEMPTIONS", "3");
+    step("loom models", test)
+}
+
+fn bench(args: &[String]) -> Result {
+    if !bench_package_exists() {
+        return Err("the benchmark package (benches/) is missing".to_string());
+    }
+    let mut command = cargo(&["run", "--release", "-p", "corio-bench", "--"]);
+    command.args(args);
+    step("benchmarks", command)
+}
+
+fn bench_package_exists() -> bool {
+    workspace_root().join("benches/Cargo.toml").exists()
+}
+
+fn run_examples() -> Result {
+    let dir = workspace_root().join("crates/corio/examples");
+    if !dir.exists() {
+        println!(
+            "\n==> examples: none yet ({} does not exist)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let path = entry.path();
+            let is_rust = path.extension().is_some_and(|ext| ext == "rs");
+            let stem = path.file_stem()?.to_str()?.to_string();
+            is_rust.then_some(stem)
+        })
+        .collect();
+    names.sort();
+    step(
+        "build examples",
+        cargo(&["build", "--release", "-p", "corio", "--examples"]),
+    )?;
+    for name in &names {
+        if EXAMPLE_PAIRS.iter().any(|(_, client)| client == name) {
+            continue;
+        }
+        if let Some((server, client)) = EXAMPLE_PAIRS.iter().find(|(server, _)| server == name) {
+            run_example_pair(server, client)?;
+            continue;
+        }
+        step(
+            &format!("example {name}"),
+            Command::new(example_binary(name)),
+        )?;
+    }
+    Ok(())
+}
+
+fn run_example_pair(server: &str, client: &str) -> Result {
+    use std::io::BufRead;
+    println!("\n==> example pair {server} + {client}");
+    let mut server_process = Command::new(example_binary(server))
+        .arg("127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start example {server}: {e}"))?;
+    let stdout = server_process.stdout.take().expect("stdout is piped");
+    let mut first_line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .map_err(|e| format!("cannot read the address printed by {server}: {e}"))?;
+    let address = first_line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let status = Command::new(example_binary(client)).arg(&address).status();
+    let _ = server_process.kill();
+    let _ = server_process.wait();
+    match status {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!(
+            "example {client} against {server} at {address} exited with {status}"
+        )),
+        Err(e) => Err(format!("cannot start example {client}: {e}")),
+    }
+}
+
+fn example_binary(name: &str) -> PathBuf {
+    target_dir().join("release/examples").join(name)
+}
+
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn ensure_nightly_components(components: &[&str]) -> Result {
+    let installed = Command::new("rustup")
+        .args(["component", "list", "--installed", "--toolchain", "nightly"])
+        .output()
+        .map_err(|e| format!("cannot run rustup to look for the nightly toolchain: {e}"))?;
+    let installed = String::from_utf8_lossy(&installed.stdout);
+    let missing: Vec<&str> = components
+        .iter()
+        .copied()
+        .filter(|component| !installed.lines().any(|line| line.starts_with(component)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut add = Command::new("rustup");
+    add.args(["component", "add", "--toolchain", "nightly"])
+        .args(&missing);
+    step(&format!("install nightly {}", missing.join(" ")), add).map_err(|e| {
+        format!(
+            "Miri needs the nightly toolchain with {}; installing them failed ({e}). \
+             Install them with `rustup component add --toolchain nightly miri rust-src`.",
+            missing.join(" and ")
+        )
+    })
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.args(args).current_dir(workspace_root());
+    command
+}
+
+fn nightly_cargo(args: &[&str]) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .arg("+nightly")
+        .args(args)
+        .current_dir(workspace_root())
+        // The stable cargo that runs xtask exports its own tool paths; they
+        // must not leak into the nightly build.
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env("CARGO_TARGET_DIR", workspace_root().join("target/miri"));
+    command
+}
+
+fn step(what: &str, mut command: Command) -> Result {
+    println!("\n==> {what}: {}", describe(&command));
+    let started = Instant::now();
+    let status = command
+        .status()
+        .map_err(|e| format!("{what}: cannot start `{}`: {e}", describe(&command)))?;
+    println!(
+        "<== {what}: {} in {:.1} s",
+        if status.success() { "ok" } else { "failed" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: `{}` exited with {status}",
+            describe(&command)
+        ))
+    }
+}
+
+fn describe(command: &Command) -> String {
+    let envs: Vec<String> = command
+        .get_envs()
+        .filter_map(|(key, value)| Some(format!("{}={}", key.to_str()?, value?.to_str()?)))
+        .collect();
+    let program = Path::new(command.get_program())
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("?")
+        .to_string();
+    let args: Vec<String> = command
+        .get_args()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let mut parts = envs;
+    parts.push(program);
+    parts.extend(args);
+    parts.join(" ")
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
