@@ -1,0 +1,132 @@
+//! TCP, UDP and Unix domain sockets driven by the corio reactor.
+//!
+//! Every type here registers with the reactor of the loop it is created on
+//! (found through [`corio_core::io_context`]). Created anywhere else (outside
+//! a loop, or on a loop whose driver has no IO) it fails with an
+//! [`io::Error`] of kind [`Unsupported`](io::ErrorKind::Unsupported) saying
+//! so. Operations are leaves of the cooperative budget
+//! ([`corio_core::coop`]).
+//!
+//! Address arguments take [`ToSocketAddrs`]; a
+//! host name is resolved with the system resolver, which blocks the thread:
+//! pass a [`SocketAddr`] in latency-sensitive code.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{Context, Poll};
+
+use crate::reactor::Direction;
+use crate::source::Registered;
+
+mod tcp;
+mod udp;
+#[cfg(unix)]
+mod unix;
+
+pub use tcp::{
+    Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf,
+};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
+
+/// Calls `f` with each address `addrs` resolves to until one succeeds;
+/// returns the last error otherwise.
+fn each_addr<T>(
+    addrs: impl ToSocketAddrs,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last_error = None;
+    for addr in addrs.to_socket_addrs()? {
+        match f(addr) {
+            Ok(value) => return Ok(value),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(no_addresses))
+}
+
+fn no_addresses() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the address did not resolve to any socket address",
+    )
+}
+
+fn first_addr(addrs: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+    addrs.to_socket_addrs()?.next().ok_or_else(no_addresses)
+}
+
+/// Waits until a nonblocking `connect` on `io` has finished, with its result.
+async fn connected<S>(
+    io: &Registered<S>,
+    take_error: impl Fn(&S) -> io::Result<Option<io::Error>>,
+    is_connected: impl Fn(&S) -> io::Result<()>,
+) -> io::Result<()>
+where
+    S: mio::event::Source,
+{
+    poll_fn(|cx| {
+        let permit = std::task::ready!(corio_core::coop::poll_proceed(cx));
+        loop {
+            let event = std::task::ready!(io.poll_ready(cx, Direction::Write))?;
+            if let Some(error) = take_error(io.get_ref())? {
+                permit.made_progress();
+                return Poll::Ready(Err(error));
+            }
+            match is_connected(io.get_ref()) {
+                Err(error) if error.kind() == io::ErrorKind::NotConnected => {
+                    io.clear_readiness(event);
+                }
+                result => {
+                    permit.made_progress();
+                    return Poll::Ready(result);
+                }
+            }
+        }
+    })
+    .await
+}
+
+fn poll_read<S>(io: &Registered<S>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: Read,
+{
+    io.poll_io(cx, Direction::Read, |mut source| source.read(buf))
+}
+
+fn poll_read_vectored<S>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    bufs: &mut [io::IoSliceMut<'_>],
+) -> Poll<io::Result<usize>>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: Read,
+{
+    io.poll_io(cx, Direction::Read, |mut source| source.read_vectored(bufs))
+}
+
+fn poll_write<S>(io: &Registered<S>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: Write,
+{
+    io.poll_io(cx, Direction::Write, |mut source| source.write(buf))
+}
+
+fn poll_write_vectored<S>(
+    io: &Registered<S>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: Write,
+{
+    io.poll_io(cx, Direction::Write, |mut source| {
+        source.write_vectored(bufs)
+    })
+}

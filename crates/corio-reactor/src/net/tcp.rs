@@ -1,0 +1,581 @@
+//! TCP listeners and streams.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::Direction;
+use crate::source::Registered;
+
+/// A TCP socket server, listening for connections.
+///
+/// # Running out of file descriptors
+///
+/// When the process runs out of descriptors, [`accept`](Self::accept)
+/// returns the OS error (`EMFILE` or `ENFILE`) and the listener stays
+/// usable. The pending connection stays in the kernel's backlog, so retrying
+/// at once fails again: sleep briefly (tens of milliseconds) before the next
+/// `accept`, as tokio and hyper advise, and the loop recovers once
+/// descriptors are closed.
+///
+/// # Examples
+///
+/// ```no_run
+/// use corio_reactor::net::TcpListener;
+/// use futures_io::AsyncWrite;
+///
+/// # async fn serve() -> std::io::Result<()> {
+/// let listener = TcpListener::bind("127.0.0.1:8080").await?;
+/// loop {
+///     let (stream, peer) = listener.accept().await?;
+///     println!("connection from {peer}");
+///     # drop(stream);
+/// }
+/// # }
+/// ```
+pub struct TcpListener {
+    io: Registered<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Creates a listener bound to `addr` (the first address it resolves to
+    /// that can be bound). Port 0 picks a free port; see
+    /// [`local_addr`](Self::local_addr).
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error when no address can be bound, or an error when no
+    /// corio reactor runs on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let listener = corio_reactor::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("listening on {}", listener.local_addr()?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
+        Ok(TcpListener {
+            io: Registered::new(listener)?,
+        })
+    }
+
+    /// Waits for a connection and returns the connected stream with its
+    /// peer's address.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `accept(2)`, such as `EMFILE`; the listener
+    /// stays usable (see the [type docs](Self) for the retry advice).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(listener: corio_reactor::net::TcpListener) -> std::io::Result<()> {
+    /// let (stream, peer) = listener.accept().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection: the building block of [`accept`](Self::accept)
+    /// for hand-written futures.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::future::poll_fn;
+    /// # async fn f(listener: corio_reactor::net::TcpListener) -> std::io::Result<()> {
+    /// let (stream, peer) = poll_fn(|cx| listener.poll_accept(cx)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) = std::task::ready!(self
+            .io
+            .poll_io(cx, Direction::Read, |listener| listener.accept()))?;
+        Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, peer)))
+    }
+
+    /// Returns the address this listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `getsockname(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(listener: corio_reactor::net::TcpListener) -> std::io::Result<()> {
+    /// let port = listener.local_addr()?.port();
+    /// # Ok(()) }
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Returns the connections this listener accepts, one
+    /// [`next`](Incoming::next) at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(listener: corio_reactor::net::TcpListener) -> std::io::Result<()> {
+    /// let mut incoming = listener.incoming();
+    /// while let Some(stream) = incoming.next().await {
+    ///     let stream = stream?;
+    ///     # drop(stream);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TcpListener").field(&self.io).finish()
+    }
+}
+
+/// The connections of a [`TcpListener`], returned by
+/// [`TcpListener::incoming`]. It never ends: `next` always returns `Some`.
+///
+/// # Examples
+///
+/// See [`TcpListener::incoming`].
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Incoming<'_> {
+    /// Waits for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// An `accept` error comes back as `Some(Err(_))`; the stream goes on.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::incoming`].
+    #[allow(clippy::should_implement_trait)]
+    pub async fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().await.map(|(stream, _)| stream))
+    }
+
+    /// Polls for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpListener::accept`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::future::poll_fn;
+    /// # async fn f(listener: corio_reactor::net::TcpListener) -> std::io::Result<()> {
+    /// let incoming = listener.incoming();
+    /// let stream = poll_fn(|cx| incoming.poll_accept(cx)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {
+        self.listener
+            .poll_accept(cx)
+            .map(|result| result.map(|(stream, _)| stream))
+    }
+}
+
+/// A TCP connection. Implements [`AsyncRead`] and [`AsyncWrite`];
+/// [`poll_close`](AsyncWrite::poll_close) shuts down the write side.
+///
+/// # Examples
+///
+/// ```no_run
+/// use corio_reactor::net::TcpStream;
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use futures_io::AsyncWrite;
+///
+/// # async fn f() -> std::io::Result<()> {
+/// let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+/// let written = poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, b"hello")).await?;
+/// # Ok(()) }
+/// ```
+pub struct TcpStream {
+    io: Registered<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Registered::new(stream)?,
+        })
+    }
+
+    /// Opens a connection to `addr`, trying each address it resolves to in
+    /// turn.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of the last address tried, such as
+    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let stream = corio_reactor::net::TcpStream::connect("127.0.0.1:8080").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_error = None;
+        for addr in addr.to_socket_addrs()? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(super::no_addresses))
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        super::connected(
+            &stream.io,
+            |socket| socket.take_error(),
+            |socket| socket.peer_addr().map(drop),
+        )
+        .await?;
+        Ok(stream)
+    }
+
+    /// Returns the address of the remote end.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `getpeername(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
+    /// println!("talking to {}", stream.peer_addr()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Returns the address of the local end.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `getsockname(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
+    /// println!("local end {}", stream.local_addr()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY`: `true` sends small writes at once instead of
+    /// coalescing them (Nagle's algorithm).
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `setsockopt(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
+    /// stream.set_nodelay(true)?;
+    /// assert!(stream.nodelay()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Returns whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `getsockopt(2)`.
+    ///
+    /// # Examples
+    ///
+    /// See [`set_nodelay`](Self::set_nodelay).
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Shuts down the read side, the write side, or both. After
+    /// `Shutdown::Write` the peer reads end-of-file, while this side can still
+    /// read what the peer sends (a half-close).
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error of `shutdown(2)`, such as
+    /// [`NotConnected`](io::ErrorKind::NotConnected).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
+    /// stream.shutdown(std::net::Shutdown::Write)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Splits the stream into a reading half and a writing half that borrow
+    /// it and can be used from two tasks (or two branches of one task) at once.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(mut stream: corio_reactor::net::TcpStream) {
+    /// let (reader, writer) = stream.split();
+    /// # drop((reader, writer));
+    /// # }
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf { stream: self }, WriteHalf { stream: self })
+    }
+
+    /// Splits the stream into owned halves, which can move into different
+    /// tasks. The socket closes when both are dropped; dropping the
+    /// [`OwnedWriteHalf`] shuts down the write side.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stream: corio_reactor::net::TcpStream) {
+    /// let (reader, writer) = stream.into_split();
+    /// # drop((reader, writer));
+    /// # }
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Arc::new(self);
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf { stream },
+        )
+    }
+
+    fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        super::poll_read(&self.io, cx, buf)
+    }
+
+    fn poll_read_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        super::poll_read_vectored(&self.io, cx, bufs)
+    }
+
+    fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        super::poll_write(&self.io, cx, buf)
+    }
+
+    fn poll_write_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        super::poll_write_vectored(&self.io, cx, bufs)
+    }
+
+    fn poll_close_ref(&self) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TcpStream").field(&self.io).finish()
+    }
+}
+
+/// Implements `AsyncRead` for a type whose `self.$field` derefs to a
+/// `TcpStream`.
+macro_rules! impl_async_read {
+    ($type:ty, $field:ident) => {
+        impl AsyncRead for $type {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$field.poll_read_ref(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.$field.poll_read_vectored_ref(cx, bufs)
+            }
+        }
+    };
+}
+
+/// Implements `AsyncWrite` for a type whose `self.$field` derefs to a
+/// `TcpStream`.
+macro_rules! impl_async_write {
+    ($type:ty, $field:ident) => {
+        impl AsyncWrite for $type {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$field.poll_write_ref(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.$field.poll_write_vectored_ref(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // Writes go straight to the socket; there is nothing to flush.
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.$field.poll_close_ref()
+            }
+        }
+    };
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_ref(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_ref(cx, bufs)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_ref(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_ref(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the socket; there is nothing to flush.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_ref()
+    }
+}
+
+/// The reading half of a [`TcpStream`], borrowed by [`TcpStream::split`].
+///
+/// # Examples
+///
+/// See [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a> {
+    stream: &'a TcpStream,
+}
+
+/// The writing half of a [`TcpStream`], borrowed by [`TcpStream::split`];
+/// closing it shuts down the write side.
+///
+/// # Examples
+///
+/// See [`TcpStream::split`].
+#[derive(Debug)]
+pub struct WriteHalf<'a> {
+    stream: &'a TcpStream,
+}
+
+/// The reading half of a [`TcpStream`], owned, from
+/// [`TcpStream::into_split`].
+///
+/// # Examples
+///
+/// See [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    stream: Arc<TcpStream>,
+}
+
+/// The writing half of a [`TcpStream`], owned, from
+/// [`TcpStream::into_split`]. Closing or dropping it shuts down the write
+/// side.
+///
+/// # Examples
+///
+/// See [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        // The peer should see end-of-file even while the read half lives on;
+        // a socket that is already disconnected has nothing to shut down.
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+}
+
+impl_async_read!(ReadHalf<'_>, stream);
+impl_async_write!(WriteHalf<'_>, stream);
+impl_async_read!(OwnedReadHalf, stream);
+impl_async_write!(OwnedWriteHalf, stream);
