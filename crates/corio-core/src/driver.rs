@@ -37,7 +37,24 @@ use std::time::{Duration, Instant};
 /// What an executor needs from the thing that blocks its thread: an IO reactor,
 /// a simulator, or plain thread parking.
 ///
-/// See the [module documentation](self) for the contract.
+/// # The contract a driver honours
+///
+/// 1. `park(None)` blocks until an event is dispatched or `unpark` is called;
+///    `park(Some(d))` returns after at most `d` (plus scheduling delay) in any
+///    case; `park(Some(Duration::ZERO))` never blocks: it dispatches what is
+///    already there and returns.
+/// 2. An `unpark` that happens before a `park` is not lost: the next `park`
+///    returns at once (a token, like [`std::thread::park`]). Several `unpark`
+///    calls before one `park` may be merged into one wake-up.
+/// 3. `park` may return spuriously; executors re-check their queues anyway.
+/// 4. `park` wakes wakers; it never polls a future itself. Wakers it calls may
+///    re-enter the executor's schedule function on this same thread.
+/// 5. `park` reports OS failures as `io::Error`; the executor decides whether
+///    they are fatal. Interrupted system calls (`EINTR`) are retried inside the
+///    driver and never reported.
+/// 6. [`Driver::io_context`] returns the object that IO resources created on
+///    this loop look up (see [`io_context`]); a driver without IO returns
+///    `None`, and socket types then fail with a clear `io::Error`.
 ///
 /// # Examples
 ///

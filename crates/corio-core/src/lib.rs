@@ -3,24 +3,69 @@
 //!
 //! Most users want the [`corio`](https://docs.rs/corio) facade instead; this
 //! crate is for executor and reactor authors, and for libraries that want only
-//! the task and promise types.
+//! the task and promise types. It exists so that an executor is a queue of
+//! [`Runnable`]s plus a [`Driver`], and nothing more: everything that must be
+//! exactly right about a task (one poll at a time, no lost wake-up, panics
+//! caught, the output dropped exactly once) lives here, checked by Miri, loom
+//! and property tests.
 //!
 //! # Example
 //!
-//! ```
-//! use corio_core::{Driver, ParkDriver};
-//! use std::time::Duration;
+//! A complete executor in a few lines: a queue that `schedule` pushes onto and
+//! the loop drains.
 //!
-//! let mut driver = ParkDriver::new();
-//! driver.park(Some(Duration::ZERO)).unwrap();
+//! ```
+//! use corio_core::{spawn, Promise, TaskMeta};
+//! use std::collections::VecDeque;
+//! use std::sync::{Arc, Mutex};
+//!
+//! let queue = Arc::new(Mutex::new(VecDeque::new()));
+//! let schedule = {
+//!     let queue = queue.clone();
+//!     move |runnable| queue.lock().unwrap().push_back(runnable)
+//! };
+//! let meta = || TaskMeta::new(std::panic::Location::caller());
+//!
+//! let promise = Promise::new();
+//! let waiter = promise.clone();
+//! let (first, consumer) = spawn(async move { waiter.await.unwrap() * 2 }, schedule.clone(), meta());
+//! let (second, _producer) = spawn(async move { promise.set_result(21).unwrap() }, schedule, meta());
+//! queue.lock().unwrap().extend([first, second]);
+//!
+//! let next = || queue.lock().unwrap().pop_front();
+//! while let Some(runnable) = next() {
+//!     runnable.run();
+//! }
+//! assert!(consumer.is_done());
 //! ```
 //!
 //! # Implementation
 //!
-//! See the module documentation of each part: the task cell's state machine,
-//! the promise's state, and the driver contract.
+//! A task is one heap allocation: a 32-byte header (a state word with the
+//! reference count folded in, a vtable pointer, the join waker slot), the
+//! scheduler hook, the metadata, and the future, whose slot is reused for the
+//! output. Wakers point at the task itself, so cloning and waking never
+//! allocate. The state machine follows tokio's task protocol (`SCHEDULED`,
+//! `RUNNING`, `NOTIFIED`, `COMPLETE`, `CANCELLED`, `JOIN_INTEREST`,
+//! `JOIN_WAKER`); the `raw` and `state` modules document who may touch what
+//! under which bit. [`Promise`] is a mutex-guarded outcome with a slab of
+//! awaiters' wakers and a list of done callbacks.
 
 pub mod coop;
 mod driver;
+mod error;
+mod loom;
+mod promise;
+mod raw;
+mod state;
+mod task;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
+pub use error::TaskError;
+pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError, PromiseWait};
+pub use task::{spawn, spawn_unchecked, Runnable, Task, TaskId, TaskMeta, TaskRef, TaskState};
+#[doc(hidden)]
+pub use task::{task_allocation_size, task_header_size};
