@@ -1,0 +1,435 @@
+//! The benchmark suite: which workloads run, at what size, on which
+//! runtimes, and the interleaved loop that runs them.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::memory;
+use crate::python::{self, Python};
+use crate::runtime::{Runtime, Smol, Tokio, TokioMt};
+use crate::workloads::{self, Outcome, Sample};
+
+/// How big and how often.
+pub struct Config {
+    /// `--quick`: every size divided by ten, fewer runs.
+    pub quick: bool,
+    /// Measured runs per runtime.
+    pub runs: usize,
+    /// Unmeasured runs per runtime before those.
+    pub warmups: usize,
+    /// Only benchmarks whose key contains this.
+    pub only: Option<String>,
+}
+
+impl Config {
+    /// A full-size count, or a tenth of it with `--quick`.
+    fn size(&self, full: u64) -> u64 {
+        if self.quick {
+            full / 10
+        } else {
+            full
+        }
+    }
+}
+
+/// What a benchmark's figures count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds of wall time.
+    Seconds,
+    /// Bytes.
+    Bytes,
+}
+
+/// One benchmark: a workload at one size, run on several runtimes.
+pub struct Benchmark {
+    /// A short key (used by `--only`).
+    pub key: &'static str,
+    /// The row title, with the sizes.
+    pub title: String,
+    /// What the figures count.
+    pub unit: Unit,
+    /// The runtime every ratio is relative to.
+    pub baseline: &'static str,
+    /// The label of the secondary figure, if the workload reports one.
+    pub extra: Option<&'static str>,
+    /// The runtimes, in report order.
+    pub runners: Vec<Runner>,
+}
+
+/// One runtime's side of a benchmark.
+pub struct Runner {
+    /// The runtime's name.
+    pub name: String,
+    kind: RunnerKind,
+}
+
+enum RunnerKind {
+    Ready {
+        run: Box<dyn FnMut() -> Outcome>,
+        /// Runs beyond this many are skipped (for the slow Python side).
+        max_runs: usize,
+    },
+    Unavailable(String),
+    Skipped(String),
+}
+
+impl Runner {
+    fn ready(name: &str, run: impl FnMut() -> Outcome + 'static) -> Runner {
+        Runner {
+            name: name.to_string(),
+            kind: RunnerKind::Ready {
+                run: Box::new(run),
+                max_runs: usize::MAX,
+            },
+        }
+    }
+
+    /// A runtime left out of this run on purpose, and why.
+    pub fn skipped(name: &str, why: impl Into<String>) -> Runner {
+        Runner {
+            name: name.to_string(),
+            kind: RunnerKind::Skipped(why.into()),
+        }
+    }
+
+    /// A runtime that cannot run this benchmark, and why.
+    pub fn unavailable(name: &str, why: impl Into<String>) -> Runner {
+        Runner {
+            name: name.to_string(),
+            kind: RunnerKind::Unavailable(why.into()),
+        }
+    }
+}
+
+/// Runs `workload` on a fresh `R` per run; a panic becomes a failed run.
+pub fn on<R, F>(workload: impl Fn() -> F + 'static) -> Runner
+where
+    R: Runtime,
+    F: Future<Output = Outcome>,
+{
+    Runner::ready(R::NAME, move || {
+        let runtime = R::new().map_err(|e| format!("cannot build the runtime: {e}"))?;
+        let outcome = catch_unwind(AssertUnwindSafe(|| runtime.block_on(workload())));
+        drop(runtime);
+        outcome.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a non-string panic".to_string());
+            Err(format!("panicked: {message}"))
+        })
+    })
+}
+
+/// The Python runners for a workload the script knows.
+fn python_runners(python: &Python, workload: &'static str, n: u64, check: u64) -> Vec<Runner> {
+    let mut runners = Vec::new();
+    for (name, interpreter) in [("asyncio", &python.asyncio), ("uvloop", &python.uvloop)] {
+        match interpreter {
+            Ok(interpreter) => {
+                let interpreter = interpreter.clone();
+                let mut runner = Runner::ready(name, move || {
+                    python::run(&interpreter, workload, n, name, check)
+                });
+                if let RunnerKind::Ready { max_runs, .. } = &mut runner.kind {
+                    // Python is one to two orders of magnitude slower; three
+                    // runs give its median without tripling the suite's time.
+                    *max_runs = 3;
+                }
+                runners.push(runner);
+            }
+            Err(why) => runners.push(Runner::skipped(name, why.clone())),
+        }
+    }
+    runners
+}
+
+/// Every benchmark of the suite at the configured size.
+pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
+    let mut all = Vec::new();
+
+    let n = config.size(1_000_000);
+    let mut runners = vec![
+        missing("corio::EventLoop::run_until_complete, corio::spawn"),
+        on::<Tokio, _>(move || workloads::spawn_join::<Tokio>(n)),
+        on::<Smol, _>(move || workloads::spawn_join::<Smol>(n)),
+    ];
+    runners.extend(python_runners(python, "spawn_join", n, n * (n - 1) / 2));
+    all.push(Benchmark {
+        key: "spawn_join",
+        title: format!("spawn+join {} tasks", count(n)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners,
+    });
+
+    let tasks = config.size(1_000);
+    let yields = 1_000;
+    all.push(Benchmark {
+        key: "yield",
+        title: format!("{} tasks x {} yield_now", count(tasks), count(yields)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::spawn, corio::yield_now"),
+            on::<Tokio, _>(move || workloads::yield_many::<Tokio>(tasks, yields)),
+            on::<Smol, _>(move || workloads::yield_many::<Smol>(tasks, yields)),
+        ],
+    });
+
+    let pairs = config.size(1_000);
+    let trips = 100;
+    all.push(Benchmark {
+        key: "ping_pong",
+        title: format!("ping-pong {} pairs x {} round trips", count(pairs), trips),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::spawn"),
+            on::<Tokio, _>(move || workloads::ping_pong::<Tokio>(pairs, trips)),
+            on::<Smol, _>(move || workloads::ping_pong::<Smol>(pairs, trips)),
+        ],
+    });
+
+    let length = config.size(1_000_000);
+    all.push(Benchmark {
+        key: "chain",
+        title: format!("chain of {} spawn_local", count(length)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::spawn_local"),
+            on::<Tokio, _>(move || workloads::chain::<Tokio>(length)),
+            on::<Smol, _>(move || workloads::chain::<Smol>(length)),
+        ],
+    });
+
+    let timeouts = config.size(1_000_000);
+    all.push(Benchmark {
+        key: "timeout",
+        title: format!("{} timeout insert+cancel", count(timeouts)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::time::timeout"),
+            on::<Tokio, _>(move || workloads::timeout_cancel::<Tokio>(timeouts)),
+            on::<Smol, _>(move || workloads::timeout_cancel::<Smol>(timeouts)),
+        ],
+    });
+
+    let sleepers = config.size(100_000);
+    all.push(Benchmark {
+        key: "sleeps",
+        title: format!("{} sleeps of 1..50 ms", count(sleepers)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: Some("max late"),
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::spawn, corio::sleep"),
+            on::<Tokio, _>(move || workloads::sleeps::<Tokio>(sleepers)),
+            on::<Smol, _>(move || workloads::sleeps::<Smol>(sleepers)),
+        ],
+    });
+
+    let connections = 50;
+    let round_trips = config.size(2_000);
+    all.push(Benchmark {
+        key: "tcp_echo",
+        title: format!(
+            "TCP echo {connections} conns x {} x 64 B",
+            count(round_trips)
+        ),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::net::{TcpListener, TcpStream}"),
+            on::<Tokio, _>(move || workloads::tcp_echo::<Tokio>(connections, round_trips)),
+            on::<Smol, _>(move || workloads::tcp_echo::<Smol>(connections, round_trips)),
+        ],
+    });
+
+    let spawns = config.size(1_000_000);
+    all.push(Benchmark {
+        key: "mt_spawn",
+        title: format!("spawn+join {} (multi-thread)", count(spawns)),
+        unit: Unit::Seconds,
+        baseline: "tokio-mt",
+        extra: None,
+        runners: vec![
+            Runner::unavailable(
+                "corio-mt",
+                "corio::Runtime::builder().multi_thread(): not written yet",
+            ),
+            on::<TokioMt, _>(move || workloads::spawn_join::<TokioMt>(spawns)),
+        ],
+    });
+
+    let pending = config.size(100_000);
+    let probe =
+        |name: &'static str| Runner::ready(name, move || memory::run_in_child(name, pending));
+    all.push(Benchmark {
+        key: "memory",
+        title: format!("bytes per pending task ({})", count(pending)),
+        unit: Unit::Bytes,
+        baseline: "tokio",
+        extra: None,
+        runners: vec![
+            missing("corio::EventLoop::run_until_complete, corio::spawn"),
+            probe("tokio"),
+            probe("smol"),
+        ],
+    });
+
+    let gathered = config.size(100_000);
+    let mut runners = vec![
+        missing("corio::EventLoop::run_until_complete, corio::gather, corio::sleep"),
+        on::<Tokio, _>(move || workloads::gather_sleeps::<Tokio>(gathered)),
+        on::<Smol, _>(move || workloads::gather_sleeps::<Smol>(gathered)),
+    ];
+    runners.extend(python_runners(
+        python,
+        "gather_sleeps",
+        gathered,
+        gathered * (gathered - 1) / 2,
+    ));
+    all.push(Benchmark {
+        key: "gather",
+        title: format!("gather {} sleeps of 1 ms", count(gathered)),
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners,
+    });
+
+    all.retain(|benchmark| {
+        config
+            .only
+            .as_ref()
+            .map_or(true, |only| benchmark.key.contains(only.as_str()))
+    });
+    all
+}
+
+/// Runs the memory workload in this (child) process for the named runtime
+/// and returns the figure, for `--probe-memory`.
+pub fn probe_memory(runtime: &str, count: u64) -> Outcome {
+    fn run<R: Runtime>(count: u64) -> Outcome {
+        R::new()
+            .map_err(|e| format!("cannot build the runtime: {e}"))?
+            .block_on(workloads::pending_task_bytes::<R>(count))
+    }
+    match runtime {
+        "tokio" => run::<Tokio>(count),
+        "smol" => run::<Smol>(count),
+        other => Err(format!("no memory probe for runtime {other:?}")),
+    }
+}
+
+/// corio's side of a benchmark whose corio API has not landed yet.
+fn missing(apis: &str) -> Runner {
+    Runner::unavailable("corio", format!("{apis}: not written yet"))
+}
+
+/// `1000000` as `1M`, `100000` as `100k`.
+fn count(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n % 1_000 == 0 {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// What one runtime's side of a benchmark gave.
+pub enum Status {
+    /// The measured samples (at least one).
+    Measured(Vec<Sample>),
+    /// A run failed validation or panicked.
+    Failed(String),
+    /// The runtime cannot run this benchmark (yet).
+    Unavailable(String),
+    /// The runtime was left out of this run (Python or uvloop missing).
+    Skipped(String),
+}
+
+/// One row of the report.
+pub struct Row {
+    /// The runtime's name.
+    pub runtime: String,
+    /// What it gave.
+    pub status: Status,
+}
+
+/// A benchmark with its results.
+pub struct Finished {
+    /// The row title.
+    pub title: String,
+    /// What the figures count.
+    pub unit: Unit,
+    /// The runtime ratios are relative to.
+    pub baseline: &'static str,
+    /// The label of the secondary figure.
+    pub extra: Option<&'static str>,
+    /// One row per runtime.
+    pub rows: Vec<Row>,
+}
+
+/// Runs `benchmark` with its runtimes interleaved run by run (A B C A B C
+/// ...), so that slow phases of the machine hit every runtime alike.
+pub fn run(benchmark: Benchmark, config: &Config) -> Finished {
+    eprint!("bench: {} ", benchmark.title);
+    let mut runners = benchmark.runners;
+    let mut statuses: Vec<Status> = runners
+        .iter()
+        .map(|runner| match &runner.kind {
+            RunnerKind::Ready { .. } => Status::Measured(Vec::new()),
+            RunnerKind::Unavailable(why) => Status::Unavailable(why.clone()),
+            RunnerKind::Skipped(why) => Status::Skipped(why.clone()),
+        })
+        .collect();
+    for round in 0..config.warmups + config.runs {
+        let measured = round >= config.warmups;
+        for (runner, status) in runners.iter_mut().zip(statuses.iter_mut()) {
+            let RunnerKind::Ready { run, max_runs } = &mut runner.kind else {
+                continue;
+            };
+            let Status::Measured(samples) = status else {
+                continue;
+            };
+            if samples.len() >= *max_runs {
+                continue;
+            }
+            match run() {
+                Ok(sample) if measured => samples.push(sample),
+                Ok(_) => {}
+                Err(why) => *status = Status::Failed(why),
+            }
+            eprint!(".");
+        }
+    }
+    eprintln!();
+    let rows = runners
+        .into_iter()
+        .zip(statuses)
+        .map(|(runner, status)| Row {
+            runtime: runner.name,
+            status,
+        })
+        .collect();
+    Finished {
+        title: benchmark.title,
+        unit: benchmark.unit,
+        baseline: benchmark.baseline,
+        extra: benchmark.extra,
+        rows,
+    }
+}

@@ -1,0 +1,374 @@
+//! The workloads, each written once and generic over the runtime.
+//!
+//! Every workload times itself from inside the runtime (building and dropping
+//! the runtime are not measured) and validates what it computed: a runtime
+//! that loses a task, a message or a byte fails instead of winning.
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::runtime::{LocalRuntime, NetRuntime, Runtime};
+
+/// What one run of a workload measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// Seconds, or bytes for the memory benchmark.
+    pub value: f64,
+    /// A secondary figure (max lateness in ms for the sleep benchmark).
+    pub extra: Option<f64>,
+}
+
+impl Sample {
+    fn elapsed(started: Instant) -> Sample {
+        Sample {
+            value: started.elapsed().as_secs_f64(),
+            extra: None,
+        }
+    }
+}
+
+/// The outcome of one run: a sample, or why the result is wrong.
+pub type Outcome = Result<Sample, String>;
+
+fn check(what: &str, got: u64, expected: u64) -> Result<(), String> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got}, expected {expected}"))
+    }
+}
+
+/// Spawns `count` tasks that each return their index, then joins them all.
+pub async fn spawn_join<R: Runtime>(count: u64) -> Outcome {
+    let started = Instant::now();
+    let handles: Vec<_> = (0..count).map(|i| R::spawn(async move { i })).collect();
+    let mut sum = 0;
+    for handle in handles {
+        sum += handle.await;
+    }
+    let sample = Sample::elapsed(started);
+    check(
+        "sum of the joined results",
+        sum,
+        count * count.saturating_sub(1) / 2,
+    )?;
+    Ok(sample)
+}
+
+/// `tasks` tasks that each call `yield_now` `yields` times.
+pub async fn yield_many<R: Runtime>(tasks: u64, yields: u64) -> Outcome {
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            R::spawn(async move {
+                let mut done = 0u64;
+                for _ in 0..yields {
+                    R::yield_now().await;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for handle in handles {
+        total += handle.await;
+    }
+    let sample = Sample::elapsed(started);
+    check("yields completed", total, tasks * yields)?;
+    Ok(sample)
+}
+
+/// `pairs` pairs of tasks bouncing a number `trips` times over two
+/// capacity-1 async-channel channels; the pong side adds one.
+pub async fn ping_pong<R: Runtime>(pairs: u64, trips: u64) -> Outcome {
+    let started = Instant::now();
+    let mut pings = Vec::with_capacity(pairs as usize);
+    let mut pongs = Vec::with_capacity(pairs as usize);
+    for _ in 0..pairs {
+        let (to_pong, from_ping) = async_channel::bounded::<u64>(1);
+        let (to_ping, from_pong) = async_channel::bounded::<u64>(1);
+        pongs.push(R::spawn(async move {
+            let mut served = 0u64;
+            while let Ok(value) = from_ping.recv().await {
+                if to_ping.send(value + 1).await.is_err() {
+                    break;
+                }
+                served += 1;
+            }
+            served
+        }));
+        pings.push(R::spawn(async move {
+            let mut correct = 0u64;
+            for trip in 0..trips {
+                if to_pong.send(trip).await.is_err() {
+                    break;
+                }
+                match from_pong.recv().await {
+                    Ok(answer) if answer == trip + 1 => correct += 1,
+                    _ => break,
+                }
+            }
+            correct
+        }));
+    }
+    let mut correct = 0;
+    for ping in pings {
+        correct += ping.await;
+    }
+    let mut served = 0;
+    for pong in pongs {
+        served += pong.await;
+    }
+    let sample = Sample::elapsed(started);
+    check("correct answers", correct, pairs * trips)?;
+    check("requests served", served, pairs * trips)?;
+    Ok(sample)
+}
+
+/// One link of the chain: spawns the next link (with `spawn_local`), or, as
+/// the last one, reports how many links ran.
+struct Link<R> {
+    remaining: u64,
+    visited: u64,
+    done: Option<async_channel::Sender<u64>>,
+    runtime: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: LocalRuntime> Future for Link<R> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        let done = self.done.take().expect("a link is polled once");
+        let visited = self.visited + 1;
+        if self.remaining == 0 {
+            // The receiver may be gone only if the workload already failed.
+            let _ = done.try_send(visited);
+        } else {
+            R::spawn_local_detached(Link::<R> {
+                remaining: self.remaining - 1,
+                visited,
+                done: Some(done),
+                runtime: std::marker::PhantomData,
+            });
+        }
+        Poll::Ready(())
+    }
+}
+
+/// A chain of `length` tasks, each spawning the next with `spawn_local`.
+pub async fn chain<R: LocalRuntime>(length: u64) -> Outcome {
+    let started = Instant::now();
+    let (done, finished) = async_channel::bounded(1);
+    R::spawn_local_detached(Link::<R> {
+        remaining: length.saturating_sub(1),
+        visited: 0,
+        done: Some(done),
+        runtime: std::marker::PhantomData,
+    });
+    let visited = finished
+        .recv()
+        .await
+        .map_err(|_| "the chain was dropped before its end".to_string())?;
+    let sample = Sample::elapsed(started);
+    check("links run", visited, length)?;
+    Ok(sample)
+}
+
+/// How many timeouts are created between two yields: far below every
+/// runtime's coop budget, so that no runtime skips registering a timer
+/// because the task ran out of budget.
+const TIMEOUTS_PER_YIELD: u64 = 32;
+
+/// `count` times: wrap a future that is always pending in a 10 s timeout,
+/// poll it once (so the timer is really registered), then drop it (so the
+/// timer is cancelled).
+pub async fn timeout_cancel<R: Runtime>(count: u64) -> Outcome {
+    let started = Instant::now();
+    let mut pending_after_one_poll = 0u64;
+    for i in 0..count {
+        if i % TIMEOUTS_PER_YIELD == 0 {
+            R::yield_now().await;
+        }
+        let mut timeout = pin!(R::timeout(
+            Duration::from_secs(10),
+            std::future::pending::<()>()
+        ));
+        if futures_lite::future::poll_once(timeout.as_mut())
+            .await
+            .is_none()
+        {
+            pending_after_one_poll += 1;
+        }
+    }
+    let sample = Sample::elapsed(started);
+    check(
+        "timeouts still pending after one poll",
+        pending_after_one_poll,
+        count,
+    )?;
+    Ok(sample)
+}
+
+/// `count` tasks sleeping 1..=50 ms each; `extra` is the largest lateness in
+/// ms. Waking early is a failure.
+pub async fn sleeps<R: Runtime>(count: u64) -> Outcome {
+    let started = Instant::now();
+    let handles: Vec<_> = (0..count)
+        .map(|i| {
+            R::spawn(async move {
+                let duration = Duration::from_millis(1 + i % 50);
+                let slept_at = Instant::now();
+                R::sleep(duration).await;
+                slept_at.elapsed().as_secs_f64() - duration.as_secs_f64()
+            })
+        })
+        .collect();
+    let mut worst: f64 = 0.0;
+    let mut earliest: f64 = 0.0;
+    for handle in handles {
+        let lateness = handle.await;
+        worst = worst.max(lateness);
+        earliest = earliest.min(lateness);
+    }
+    let mut sample = Sample::elapsed(started);
+    if earliest < 0.0 {
+        return Err(format!("a sleep woke {:.3} ms early", -earliest * 1000.0));
+    }
+    sample.extra = Some(worst * 1000.0);
+    Ok(sample)
+}
+
+/// The size of one echo message.
+const ECHO_MESSAGE: usize = 64;
+
+/// `connections` clients each doing `trips` round trips of 64 bytes with an
+/// echo server, all on the calling runtime over 127.0.0.1.
+pub async fn tcp_echo<R: NetRuntime>(connections: u64, trips: u64) -> Outcome {
+    let started = Instant::now();
+    let listener = R::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    let addr = R::local_addr(&listener).map_err(|e| format!("local_addr: {e}"))?;
+    let server = R::spawn(async move {
+        let mut echoers = Vec::new();
+        for _ in 0..connections {
+            let mut stream = R::accept(&listener).await?;
+            echoers.push(R::spawn(async move {
+                let mut buf = [0u8; ECHO_MESSAGE];
+                let mut echoed = 0u64;
+                for _ in 0..trips {
+                    R::read_exact(&mut stream, &mut buf).await?;
+                    R::write_all(&mut stream, &buf).await?;
+                    echoed += ECHO_MESSAGE as u64;
+                }
+                Ok::<u64, std::io::Error>(echoed)
+            }));
+        }
+        let mut echoed = 0u64;
+        for echoer in echoers {
+            echoed += echoer.await?;
+        }
+        Ok::<u64, std::io::Error>(echoed)
+    });
+    let clients: Vec<_> = (0..connections)
+        .map(|client| {
+            R::spawn(async move {
+                let mut stream = R::connect(addr).await?;
+                let mut sent = [0u8; ECHO_MESSAGE];
+                let mut received = [0u8; ECHO_MESSAGE];
+                let mut verified = 0u64;
+                for trip in 0..trips {
+                    sent.fill((client + trip) as u8);
+                    sent[..8].copy_from_slice(&trip.to_le_bytes());
+                    R::write_all(&mut stream, &sent).await?;
+                    R::read_exact(&mut stream, &mut received).await?;
+                    if received == sent {
+                        verified += ECHO_MESSAGE as u64;
+                    }
+                }
+                Ok::<u64, std::io::Error>(verified)
+            })
+        })
+        .collect();
+    let mut verified = 0u64;
+    for client in clients {
+        verified += client.await.map_err(|e| format!("client: {e}"))?;
+    }
+    let echoed = server.await.map_err(|e| format!("server: {e}"))?;
+    let sample = Sample::elapsed(started);
+    let expected = connections * trips * ECHO_MESSAGE as u64;
+    check("bytes echoed back intact", verified, expected)?;
+    check("bytes echoed by the server", echoed, expected)?;
+    Ok(sample)
+}
+
+/// `count` futures each sleeping 1 ms and returning its index, run
+/// concurrently inside one task by the runtime's gather.
+pub async fn gather_sleeps<R: Runtime>(count: u64) -> Outcome {
+    let started = Instant::now();
+    let futures: Vec<_> = (0..count)
+        .map(|i| async move {
+            R::sleep(Duration::from_millis(1)).await;
+            i
+        })
+        .collect();
+    let results = R::gather(futures).await;
+    let sample = Sample::elapsed(started);
+    check("results", results.len() as u64, count)?;
+    let in_order = results.iter().enumerate().all(|(i, &v)| v == i as u64);
+    if !in_order {
+        return Err("gather returned its results out of order".to_string());
+    }
+    Ok(sample)
+}
+
+/// Bytes of resident memory per task pending on a channel receive: spawns
+/// `count` tasks that each wait on one shared async-channel, reads the RSS
+/// before and after (once every task has been polled), then closes the
+/// channel and checks that every task finished.
+pub async fn pending_task_bytes<R: Runtime>(count: u64) -> Outcome {
+    let (sender, receiver) = async_channel::unbounded::<()>();
+    let started = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let before = crate::memory::resident_bytes().map_err(|e| format!("statm: {e}"))?;
+    for _ in 0..count {
+        let receiver = receiver.clone();
+        let started = started.clone();
+        let finished = finished.clone();
+        R::spawn_detached(async move {
+            started.fetch_add(1, Ordering::Relaxed);
+            // Closing the channel ends every receive with an error.
+            let _ = receiver.recv().await;
+            finished.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started.load(Ordering::Relaxed) < count as usize {
+        if Instant::now() > deadline {
+            return Err("the spawned tasks were not all polled within 60 s".to_string());
+        }
+        R::yield_now().await;
+    }
+    let after = crate::memory::resident_bytes().map_err(|e| format!("statm: {e}"))?;
+    sender.close();
+    while finished.load(Ordering::Relaxed) < count as usize {
+        if Instant::now() > deadline {
+            break;
+        }
+        R::yield_now().await;
+    }
+    check(
+        "tasks that finished",
+        finished.load(Ordering::Relaxed) as u64,
+        count,
+    )?;
+    Ok(Sample {
+        value: after.saturating_sub(before) as f64 / count as f64,
+        extra: None,
+    })
+}
