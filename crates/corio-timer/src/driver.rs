@@ -1,0 +1,474 @@
+//! [`Timers`]: the timer driver an event loop owns, and the thread-local
+//! through which [`Sleep`](crate::Sleep) finds it.
+//!
+//! # Protocol
+//!
+//! `Shared` holds the clock, the tick origin and a `Mutex<Wheel>`. Every
+//! operation takes the lock once and briefly: a first poll inserts, a later
+//! poll checks whether its entry is still live (a missing entry means it
+//! fired) and refreshes the waker, a drop removes. Firing moves the wakers
+//! out of the wheel into a batch under the lock, then sorts and wakes them
+//! after the lock is released, so a waker may freely touch the timers.
+
+use crate::tick::TickSource;
+use crate::wheel::{Fired, Key, Wheel};
+use crate::{Clock, Instant};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Duration;
+
+/// What the wheel stores per timer.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub(crate) waker: Waker,
+    /// The exact deadline, to order timers that fire in the same tick.
+    pub(crate) deadline: Instant,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    clock: Clock,
+    ticks: TickSource,
+    wheel: Mutex<Wheel<Registration>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// Returns the current thread's timer, if one is entered.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Reads the clock of the current thread's timer, if one is entered.
+pub(crate) fn current_now() -> Option<Instant> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(|shared| shared.clock.now()))
+        .ok()
+        .flatten()
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Wheel<Registration>> {
+        // The wheel is never left inconsistent across a panic (no user code
+        // runs under the lock), so a poisoned lock is still sound to use.
+        self.wheel
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Registers a timer for `deadline`.
+    pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> Key {
+        let tick = self.ticks.deadline_to_tick(deadline);
+        self.lock().insert(tick, Registration { waker, deadline })
+    }
+
+    /// Returns `true` when the timer of `key` has fired (its entry is gone);
+    /// otherwise makes sure it will wake `waker`.
+    pub(crate) fn poll_fired(&self, key: Key, waker: &Waker) -> bool {
+        let mut wheel = self.lock();
+        match wheel.get_mut(key) {
+            None => true,
+            Some(registration) => {
+                if !registration.waker.will_wake(waker) {
+                    registration.waker.clone_from(waker);
+                }
+                false
+            }
+        }
+    }
+
+    /// Cancels the timer of `key`; returns its waker if it had not fired.
+    pub(crate) fn remove(&self, key: Key) -> Option<Waker> {
+        let removed = self.lock().remove(key);
+        removed.map(|registration| registration.waker)
+    }
+
+    /// Moves the timer of `key`, if it has not fired, to `deadline`; returns
+    /// the new key, or `None` when it had already fired.
+    pub(crate) fn reset(&self, key: Key, deadline: Instant) -> Option<Key> {
+        let tick = self.ticks.deadline_to_tick(deadline);
+        let mut wheel = self.lock();
+        let registration = wheel.remove(key)?;
+        Some(wheel.insert(
+            tick,
+            Registration {
+                waker: registration.waker,
+                deadline,
+            },
+        ))
+    }
+}
+
+/// The timer driver of one event loop: owns the wheel, fires expired timers
+/// and tells the loop how long it may park.
+///
+/// # Examples
+///
+/// ```
+/// use corio_timer::{Clock, Timers};
+///
+/// let timers = Timers::new(Clock::manual());
+/// let _guard = timers.enter(); // `sleep` on this thread now uses `timers`
+/// assert_eq!(timers.next_deadline(), None);
+/// assert_eq!(timers.fire_due(), 0);
+/// assert!(timers.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Timers {
+    shared: Arc<Shared>,
+    /// The reused buffer of fired timers (taken out while waking).
+    batch: Mutex<Vec<Fired<Registration>>>,
+}
+
+impl Timers {
+    /// Creates a driver reading `clock`; tick 0 starts at the clock's
+    /// current time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::real());
+    /// assert!(!timers.clock().is_virtual());
+    /// ```
+    pub fn new(clock: Clock) -> Timers {
+        let ticks = TickSource::new(clock.now());
+        Timers {
+            shared: Arc::new(Shared {
+                clock,
+                ticks,
+                wheel: Mutex::new(Wheel::new()),
+            }),
+            batch: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The clock this driver reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// assert!(timers.clock().is_virtual());
+    /// ```
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Reads the clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// assert_eq!(timers.now(), timers.clock().now());
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// Makes this driver the current thread's timer, so that [`sleep`],
+    /// [`timeout`] and [`Instant::now`] use it, until the guard drops (which
+    /// restores the previous one).
+    ///
+    /// [`sleep`]: crate::sleep
+    /// [`timeout`]: crate::timeout
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Instant, Timers};
+    /// use std::time::Duration;
+    ///
+    /// let timers = Timers::new(Clock::manual());
+    /// let guard = timers.enter();
+    /// timers.clock().advance(Duration::from_secs(60));
+    /// assert_eq!(Instant::now(), timers.now());
+    /// drop(guard);
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        enter(&self.shared)
+    }
+
+    /// A handle to this driver that other threads may hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::real());
+    /// let handle = timers.handle();
+    /// std::thread::spawn(move || handle.now()).join().unwrap();
+    /// ```
+    pub fn handle(&self) -> TimerHandle {
+        TimerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The next instant at which [`Timers::fire_due`] has work to do, or
+    /// `None` when no timer is registered.
+    ///
+    /// It is never later than the earliest deadline (rounded up to the 1 ms
+    /// tick). When the earliest timer is more than 64 ms away it may be
+    /// earlier: the instant at which the wheel moves a group of far timers
+    /// to a finer level (at most one such step per level on the way). A
+    /// timer already due gives the current tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Timers};
+    ///
+    /// assert_eq!(Timers::new(Clock::real()).next_deadline(), None);
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let tick = self.shared.lock().next_expiration()?;
+        Some(self.shared.ticks.tick_to_instant(tick))
+    }
+
+    /// How long the loop may park before a timer may need firing: the time
+    /// until [`Timers::next_deadline`], which is a tick boundary, so parking
+    /// exactly this long never wakes before a timer's tick. `None` when no
+    /// timer is registered; zero when one is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Timers};
+    ///
+    /// assert_eq!(Timers::new(Clock::real()).park_timeout(), None);
+    /// ```
+    pub fn park_timeout(&self) -> Option<Duration> {
+        let deadline = self.next_deadline()?;
+        Some(deadline.saturating_duration_since(self.now()))
+    }
+
+    /// Reads the clock and fires every timer that is due, waking their
+    /// tasks in (deadline, registration) order; returns how many fired.
+    ///
+    /// With the real clock a timer fires at the first call at or after the
+    /// start of the 1 ms tick following its deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Timers};
+    ///
+    /// let timers = Timers::new(Clock::real());
+    /// assert_eq!(timers.fire_due(), 0);
+    /// ```
+    pub fn fire_due(&self) -> usize {
+        let now = self.shared.ticks.now_to_tick(self.shared.clock.now());
+        let mut batch = self.take_batch();
+        self.shared.lock().advance_to(now, &mut batch);
+        debug_assert!(batch.iter().all(|fired| fired.when <= now), "never early");
+        self.wake(batch)
+    }
+
+    /// The virtual-time hook, for a loop with nothing ready to run: jumps a
+    /// virtual clock to the next timer's tick and fires what is due there
+    /// (timers already due fire without a jump). Returns `false`, doing
+    /// nothing, with a real clock or when no timer is registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Timers};
+    ///
+    /// let timers = Timers::new(Clock::manual());
+    /// assert!(!timers.advance_virtual(), "no timer");
+    /// ```
+    pub fn advance_virtual(&self) -> bool {
+        if !self.shared.clock.is_virtual() {
+            return false;
+        }
+        let mut batch = self.take_batch();
+        {
+            let mut wheel = self.shared.lock();
+            let now = self.shared.ticks.now_to_tick(self.shared.clock.now());
+            // Each round fires something or cascades far timers one level
+            // down, so this ends after at most one round per level.
+            while batch.is_empty() {
+                let Some(next) = wheel.next_expiration() else {
+                    break;
+                };
+                wheel.advance_to(next.max(now), &mut batch);
+            }
+            // Under the lock, so that no timer is inserted against a clock
+            // behind the wheel.
+            let reached = self.shared.ticks.tick_to_instant(wheel.elapsed());
+            self.shared.clock.advance_to(reached);
+        }
+        self.wake(batch) > 0
+    }
+
+    /// The number of registered timers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::real());
+    /// assert_eq!(timers.len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    /// Returns `true` when no timer is registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(corio_timer::Timers::new(corio_timer::Clock::real()).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn take_batch(&self) -> Vec<Fired<Registration>> {
+        std::mem::take(
+            &mut *self
+                .batch
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        )
+    }
+
+    /// Wakes a batch in (deadline, registration) order, then keeps the
+    /// buffer for the next batch.
+    fn wake(&self, mut batch: Vec<Fired<Registration>>) -> usize {
+        let count = batch.len();
+        batch.sort_unstable_by_key(|fired| (fired.value.deadline, fired.seq));
+        for fired in batch.drain(..) {
+            fired.value.waker.wake();
+        }
+        let mut slot = self
+            .batch
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if slot.capacity() < batch.capacity() {
+            *slot = batch;
+        }
+        count
+    }
+}
+
+/// A handle to a [`Timers`] driver: `Clone + Send + Sync`, for other threads
+/// or for futures bound to a given driver.
+///
+/// # Examples
+///
+/// ```
+/// use corio_timer::{Clock, Timers};
+///
+/// let timers = Timers::new(Clock::manual());
+/// let handle = timers.handle().clone();
+/// assert_eq!(handle.now(), timers.now());
+/// ```
+#[derive(Debug, Clone)]
+pub struct TimerHandle {
+    shared: Arc<Shared>,
+}
+
+impl TimerHandle {
+    /// Reads the driver's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// assert_eq!(timers.handle().now(), timers.now());
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    /// The driver's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// assert!(timers.handle().clock().is_virtual());
+    /// ```
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Makes the driver the current thread's timer until the guard drops,
+    /// like [`Timers::enter`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// let handle = timers.handle();
+    /// std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     assert_eq!(corio_timer::Instant::now(), handle.now());
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        enter(&self.shared)
+    }
+
+    /// A [`Sleep`](crate::Sleep) until `deadline` on this driver, usable on
+    /// any thread without entering the driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let timers = corio_timer::Timers::new(corio_timer::Clock::manual());
+    /// let sleep = timers.handle().sleep_until(timers.now());
+    /// assert_eq!(sleep.deadline(), timers.now());
+    /// ```
+    pub fn sleep_until(&self, deadline: Instant) -> crate::Sleep {
+        crate::Sleep::bound(self.shared.clone(), deadline)
+    }
+}
+
+fn enter(shared: &Arc<Shared>) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.replace(Some(shared.clone())));
+    EnterGuard {
+        previous,
+        _not_send: PhantomData,
+    }
+}
+
+/// Keeps a timer driver entered on the current thread; dropping it restores
+/// the previously entered one. Returned by [`Timers::enter`].
+///
+/// # Examples
+///
+/// ```
+/// let timers = corio_timer::Timers::new(corio_timer::Clock::real());
+/// let guard: corio_timer::EnterGuard = timers.enter();
+/// drop(guard);
+/// ```
+#[derive(Debug)]
+#[must_use = "the driver is only entered while the guard is alive"]
+pub struct EnterGuard {
+    previous: Option<Arc<Shared>>,
+    /// The guard restores a thread-local, so it must drop on its thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // During thread teardown the slot may be gone; nothing to restore.
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+    }
+}
