@@ -1,12 +1,14 @@
 //! [`Interval`], [`interval`] and [`interval_at`].
 
+use crate::sleep::sleep_after;
 use crate::{sleep_until, Instant, Sleep};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-/// Ticks every `period`, the first tick at once.
+/// Ticks every `period`, the first tick at once: the schedule starts at the
+/// first poll, as [`sleep`](crate::sleep)'s duration does.
 ///
 /// # Panics
 ///
@@ -25,7 +27,11 @@ use std::time::Duration;
 /// # });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    assert!(!period.is_zero(), "an interval's period must be non-zero");
+    Interval {
+        period,
+        sleep: sleep_after(Duration::ZERO),
+    }
 }
 
 /// Ticks every `period`, the first tick at `start`.

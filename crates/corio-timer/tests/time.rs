@@ -240,6 +240,23 @@ fn interval_ticks_immediately_then_every_period_and_skips_missed_ticks() {
 }
 
 #[test]
+fn an_interval_made_outside_the_loop_starts_on_the_loop_clock() {
+    let timers = virtual_timers();
+    let mut interval = interval(Duration::from_secs(1));
+    let start = timers.now();
+    let run = block_on(&timers, async move {
+        [interval.tick().await, interval.tick().await]
+    });
+    assert_eq!(run.output, [start, start + Duration::from_secs(1)]);
+}
+
+#[test]
+#[should_panic(expected = "period must be non-zero")]
+fn an_interval_with_a_zero_period_panics() {
+    let _ = interval(Duration::ZERO);
+}
+
+#[test]
 fn timers_firing_together_wake_in_deadline_then_registration_order() {
     let timers = virtual_timers();
     let _guard = timers.enter();
