@@ -491,4 +491,7 @@ fn futures_and_handles_are_send_and_sync() {
     send_sync::<Instant>();
     send_sync::<TimeoutError>();
     send::<corio_timer::Timeout<std::future::Ready<u8>>>();
+    fn unpin<T: Unpin>() {}
+    unpin::<Sleep>();
+    unpin::<Interval>();
 }
