@@ -1,1 +1,52 @@
-//! The corio event loop and runtimes, generic over the `Driver` trait.
+//! The corio event loop: asyncio's loop for Rust, generic over the
+//! [`Driver`](corio_core::Driver) that blocks its thread.
+//!
+//! Most users want the [`corio`](https://docs.rs/corio) facade, which
+//! re-exports this crate's types; depend on this crate directly to build an
+//! executor setup of your own (a custom driver, a virtual clock).
+//!
+//! # Example
+//!
+//! ```
+//! use corio_executor::EventLoop;
+//!
+//! let mut event_loop = EventLoop::new().unwrap();
+//! let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+//! for n in 0..3 {
+//!     let order = order.clone();
+//!     event_loop.spawn_local(async move {
+//!         order.borrow_mut().push(n);
+//!         corio_executor::yield_now().await;
+//!         order.borrow_mut().push(n + 10);
+//!     });
+//! }
+//! event_loop.run_until_complete(async {
+//!     for _ in 0..3 {
+//!         corio_executor::yield_now().await;
+//!     }
+//! });
+//! assert_eq!(*order.borrow(), [0, 1, 2, 10, 11, 12]);
+//! ```
+//!
+//! # Implementation
+//!
+//! A FIFO ready queue of `Runnable`s on the loop's thread (no lock), a
+//! lock-free injection queue for other threads, a registry of live tasks, the
+//! timer wheel of `corio-timer`, and one driver. See the `event_loop` module
+//! for the iteration order.
+
+mod context;
+mod event_loop;
+mod info;
+mod runtime;
+mod task_map;
+
+pub use context::{all_tasks, current_task, spawn, spawn_local, task, yield_now, YieldNow};
+pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
+pub use info::TaskInfo;
+pub use runtime::{Builder, Runtime, DEFAULT_SLOW_POLL_THRESHOLD};
+
+/// The driver `EventLoop::new` and `Runtime` use.
+fn default_driver() -> std::io::Result<corio_core::ParkDriver> {
+    Ok(corio_core::ParkDriver::new())
+}

@@ -1,1 +1,130 @@
-//! corio: an async runtime with the shape of Python's asyncio.
+//! corio: an async runtime for Rust with the shape of Python's asyncio.
+//!
+//! An event loop runs tasks on one thread in FIFO order; synchronous code
+//! between two `.await`s is atomic with respect to every other task on the
+//! loop. [`run`] is `asyncio.run`, [`spawn`] is `asyncio.create_task`,
+//! [`gather!`](crate::gather!) and [`gather()`] are `asyncio.gather`, [`sleep`] is
+//! `asyncio.sleep`, and [`Promise`] is `asyncio.Future`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! async fn counter(name: &'static str, log: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+//!     for i in 0..2 {
+//!         log.lock().unwrap().push(format!("{name}: {i}"));
+//!         corio::sleep(Duration::ZERO).await; // let the other tasks run
+//!     }
+//! }
+//!
+//! let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+//! corio::run({
+//!     let log = log.clone();
+//!     async move {
+//!         let a = corio::spawn(counter("a", log.clone()));
+//!         let b = corio::spawn(counter("b", log.clone()));
+//!         a.await.unwrap();
+//!         b.await.unwrap();
+//!     }
+//! });
+//! assert_eq!(*log.lock().unwrap(), ["a: 0", "b: 0", "a: 1", "b: 1"]);
+//! ```
+//!
+//! # Naming
+//!
+//! `try_` marks a fallible or non-blocking variant (`try_gather`), `_local` a
+//! variant without the `Send` bound (`spawn_local`), `_at` a variant that
+//! takes an [`Instant`](time::Instant) instead of a `Duration`.
+//!
+//! # Implementation
+//!
+//! This crate re-exports and picks defaults; the work is done by the layers
+//! below it: `corio-core` (tasks, promises), `corio-timer` (the timer wheel),
+//! `corio-reactor` (IO) and `corio-executor` (the event loop). See
+//! `docs/ARCHITECTURE.md` in the repository.
+
+mod gather;
+#[doc(hidden)]
+pub mod join;
+mod pin_slice;
+
+pub use corio_core::{Promise, PromiseError, Task, TaskError, TaskId};
+pub use corio_executor::{
+    all_tasks, current_task, spawn, spawn_local, yield_now, EventLoop, LoopHandle, Runtime,
+    TaskInfo,
+};
+pub use gather::{gather, try_gather, Gather, TryGather};
+
+/// Task spawning with options.
+pub mod task {
+    pub use corio_executor::task::Builder;
+    pub use corio_executor::{CallbackHandle, YieldNow};
+}
+
+/// Time: sleeps, timeouts, intervals and the loop's clock.
+pub mod time {
+    pub use corio_timer::{
+        interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval, Sleep,
+        Timeout, TimeoutError,
+    };
+}
+
+/// Runtime configuration.
+pub mod runtime {
+    pub use corio_executor::{Builder, DEFAULT_SLOW_POLL_THRESHOLD};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::join::{Flattened, Join, TryFlattened, TryJoin};
+}
+
+/// Sleeps for `duration` on the current loop (asyncio's `sleep`).
+/// `sleep(Duration::ZERO)` yields exactly once, like `asyncio.sleep(0)`.
+///
+/// # Panics
+///
+/// The returned future panics when polled outside a corio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// corio::run(async {
+///     let start = corio::time::Instant::now();
+///     corio::sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub fn sleep(duration: std::time::Duration) -> time::Sleep {
+    corio_timer::sleep(duration)
+}
+
+/// Runs `future` to completion on a fresh event loop and returns its output
+/// (asyncio's `run`).
+///
+/// When `future` completes, every task still pending on the loop is cancelled
+/// and its destructors run before `run` returns.
+///
+/// # Panics
+///
+/// Panics when called inside a running loop (nested `run`), when the event
+/// loop cannot be created (the OS refused its resources), and resumes the
+/// panic of `future` if it panics.
+///
+/// # Examples
+///
+/// ```
+/// let answer = corio::run(async {
+///     let task = corio::spawn(async { 21 * 2 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    let mut event_loop = EventLoop::new()
+        .unwrap_or_else(|error| panic!("corio::run cannot create an event loop: {error}"));
+    event_loop.run_until_complete(future)
+}

@@ -1,0 +1,324 @@
+//! The current thread's loop, and the free functions that use it: `spawn`,
+//! `spawn_local`, `current_task`, `all_tasks`, `yield_now`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use corio_core::{Task, TaskMeta};
+
+use crate::event_loop::{Local, LoopHandle};
+use crate::info::TaskInfo;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Calls `f` with the loop that is current on this thread, if any.
+pub(crate) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
+    CURRENT.with(|current| f(current.borrow().as_deref()))
+}
+
+pub(crate) fn loop_is_running() -> bool {
+    RUNNING.with(Cell::get)
+}
+
+/// Makes `local` the current loop until the guard drops.
+pub(crate) fn enter(local: Rc<Local>, running: bool) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.replace(Some(local)));
+    let was_running = RUNNING.with(|flag| flag.replace(running || flag.get()));
+    EnterGuard {
+        previous,
+        was_running,
+    }
+}
+
+pub(crate) struct EnterGuard {
+    previous: Option<Rc<Local>>,
+    was_running: bool,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|current| *current.borrow_mut() = previous);
+        RUNNING.with(|flag| flag.set(self.was_running));
+    }
+}
+
+#[track_caller]
+fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
+    with_local(|local| match local {
+        Some(local) => f(local),
+        None => panic!(
+            "{what} must be called from inside a corio runtime \
+             (corio::run, EventLoop::run_until_complete or Runtime::block_on)"
+        ),
+    })
+}
+
+/// Spawns a `Send` future as a task on the current loop.
+///
+/// The task starts after the spawner yields (asyncio's `create_task`). The
+/// returned [`Task`] can be awaited for the result; dropping it detaches the
+/// task, which keeps running.
+///
+/// # Panics
+///
+/// Panics when called outside a corio runtime.
+///
+/// # Examples
+///
+/// ```
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let sum = event_loop.run_until_complete(async {
+///     let task = corio_executor::spawn(async { 1 + 2 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_with_meta(future, TaskMeta::new(Location::caller()))
+}
+
+#[track_caller]
+fn spawn_with_meta<F>(future: F, meta: TaskMeta) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = expect_loop("corio::spawn", LoopHandle::from_local);
+    handle.spawn_with_meta(future, meta)
+}
+
+/// Spawns a future that need not be `Send` as a task on the current thread's
+/// loop.
+///
+/// # Panics
+///
+/// Panics when called outside a corio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let shared = Rc::new(5);
+/// let value = event_loop.run_until_complete(async move {
+///     corio_executor::spawn_local(async move { *shared }).await.unwrap()
+/// });
+/// assert_eq!(value, 5);
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_with_meta(future, TaskMeta::new(Location::caller()))
+}
+
+#[track_caller]
+fn spawn_local_with_meta<F>(future: F, meta: TaskMeta) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    expect_loop("corio::spawn_local", |local| {
+        local.spawn_local(future, meta)
+    })
+}
+
+/// Returns a description of the task that is running, or `None` outside a
+/// task (for example in the future passed to `run_until_complete` itself).
+///
+/// # Examples
+///
+/// ```
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let inside = event_loop.run_until_complete(async {
+///     corio_executor::spawn(async { corio_executor::current_task().is_some() }).await.unwrap()
+/// });
+/// assert!(inside);
+/// assert!(corio_executor::current_task().is_none());
+/// ```
+pub fn current_task() -> Option<TaskInfo> {
+    with_local(|local| local.and_then(Local::current_task))
+}
+
+/// Returns a description of every task alive on the current loop (empty
+/// outside a runtime).
+///
+/// # Examples
+///
+/// ```
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let count = event_loop.run_until_complete(async {
+///     let _sleeper = corio_executor::spawn(std::future::pending::<()>());
+///     corio_executor::all_tasks().len()
+/// });
+/// assert_eq!(count, 1);
+/// ```
+pub fn all_tasks() -> Vec<TaskInfo> {
+    with_local(|local| local.map(Local::all_tasks).unwrap_or_default())
+}
+
+/// Yields once to the loop: the task goes to the back of the ready queue
+/// (asyncio's `await asyncio.sleep(0)`).
+///
+/// # Examples
+///
+/// ```
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// event_loop.run_until_complete(async {
+///     corio_executor::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// let future: corio_executor::YieldNow = corio_executor::yield_now();
+/// # drop(future);
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Task spawning with options: `task::Builder::new().name("fetcher").spawn(fut)`.
+pub mod task {
+    use super::*;
+
+    /// Spawns tasks with a name (shown by `current_task`, `all_tasks` and
+    /// debug reports).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_executor::task::Builder;
+    ///
+    /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+    /// let name = event_loop.run_until_complete(async {
+    ///     Builder::new()
+    ///         .name("fetcher")
+    ///         .spawn(async { corio_executor::current_task().unwrap().name().map(String::from) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("fetcher"));
+    /// ```
+    #[derive(Debug, Default, Clone)]
+    pub struct Builder {
+        name: Option<String>,
+    }
+
+    impl Builder {
+        /// A builder with no name set.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let builder = corio_executor::task::Builder::new();
+        /// # drop(builder);
+        /// ```
+        pub fn new() -> Builder {
+            Builder::default()
+        }
+
+        /// Names the task.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let builder = corio_executor::task::Builder::new().name("monitor");
+        /// # drop(builder);
+        /// ```
+        pub fn name(mut self, name: impl Into<String>) -> Builder {
+            self.name = Some(name.into());
+            self
+        }
+
+        #[track_caller]
+        fn meta(self) -> TaskMeta {
+            let meta = TaskMeta::new(Location::caller());
+            match self.name {
+                Some(name) => meta.with_name(name),
+                None => meta,
+            }
+        }
+
+        /// Spawns a `Send` future on the current loop, like
+        /// [`spawn`](crate::spawn).
+        ///
+        /// # Panics
+        ///
+        /// Panics when called outside a corio runtime.
+        ///
+        /// # Examples
+        ///
+        /// See [`Builder`].
+        #[track_caller]
+        pub fn spawn<F>(self, future: F) -> Task<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            spawn_with_meta(future, self.meta())
+        }
+
+        /// Spawns a future that need not be `Send` on the current thread's
+        /// loop, like [`spawn_local`](crate::spawn_local).
+        ///
+        /// # Panics
+        ///
+        /// Panics when called outside a corio runtime.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+        /// let value = event_loop.run_until_complete(async {
+        ///     corio_executor::task::Builder::new().name("local").spawn_local(async { 1 }).await.unwrap()
+        /// });
+        /// assert_eq!(value, 1);
+        /// ```
+        #[track_caller]
+        pub fn spawn_local<F>(self, future: F) -> Task<F::Output>
+        where
+            F: Future + 'static,
+            F::Output: 'static,
+        {
+            spawn_local_with_meta(future, self.meta())
+        }
+    }
+}

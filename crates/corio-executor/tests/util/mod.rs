@@ -1,0 +1,63 @@
+//! Shared helpers of the event loop's tests: every test runs on each driver.
+
+#![allow(dead_code)]
+
+use corio_executor::EventLoop;
+
+/// Makes a fresh event loop.
+pub type MakeLoop = fn() -> EventLoop;
+
+/// The drivers the loop's behaviour is checked on.
+pub fn drivers() -> Vec<(&'static str, MakeLoop)> {
+    vec![
+        ("park", || {
+            EventLoop::with_driver(corio_core::ParkDriver::new())
+        }),
+        ("default", || {
+            EventLoop::new().expect("create the default event loop")
+        }),
+    ]
+}
+
+/// Runs `test` once on a fresh loop of each driver.
+pub fn on_each_driver(test: impl Fn(&mut EventLoop)) {
+    for (name, make) in drivers() {
+        let mut event_loop = make();
+        eprintln!("-- driver: {name}");
+        test(&mut event_loop);
+    }
+}
+
+/// A shared, ordered log of events.
+#[derive(Clone, Default)]
+pub struct Log(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.borrow_mut().push(entry.into());
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+/// Counts drops of the value it is attached to.
+pub struct DropCounter(pub std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The message of a caught panic.
+pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|message| message.to_string())
+            .unwrap_or_default(),
+    }
+}

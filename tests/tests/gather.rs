@@ -1,0 +1,168 @@
+//! `gather` and `try_gather`: results in order, O(n) polls, cancellation.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use corio::Promise;
+
+/// Counts how often the wrapped future is polled.
+struct CountPolls<F> {
+    inner: Pin<Box<F>>,
+    polls: Rc<Cell<u64>>,
+}
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.set(self.polls.get() + 1);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// Gathers `n` futures that each wait for their own promise; another task
+/// completes the promises a hundred at a time, yielding in between. Returns
+/// the total number of polls of the gathered futures.
+fn polls_to_gather(n: usize) -> u64 {
+    corio::run(async move {
+        let promises: Vec<Promise<usize>> = (0..n).map(|_| Promise::new()).collect();
+        let polls = Rc::new(Cell::new(0));
+        let futures: Vec<_> = promises
+            .iter()
+            .map(|promise| CountPolls {
+                inner: Box::pin(promise.clone()),
+                polls: polls.clone(),
+            })
+            .collect();
+        let completer = corio::spawn_local(async move {
+            for (i, promise) in promises.iter().enumerate() {
+                promise.set_result(i).unwrap();
+                if i % 100 == 99 {
+                    corio::yield_now().await;
+                }
+            }
+        });
+        let results = corio::gather(futures).await;
+        completer.await.unwrap();
+        assert!(results
+            .iter()
+            .enumerate()
+            .all(|(i, result)| *result.as_ref().unwrap() == i));
+        polls.get()
+    })
+}
+
+#[test]
+fn gather_polls_only_woken_futures_so_total_work_is_linear() {
+    let small = polls_to_gather(20_000);
+    let large = polls_to_gather(200_000);
+    // Each future is polled once to register and once after its promise
+    // completes (plus at most one more per budget exhaustion). Ten times the
+    // futures must cost ten times the polls, not a hundred times.
+    assert!(small >= 40_000, "{small}");
+    assert!(
+        large <= small * 11,
+        "20k futures: {small} polls; 200k futures: {large} polls"
+    );
+}
+
+#[test]
+fn gather_returns_results_in_argument_order() {
+    let results = corio::run(async {
+        corio::gather((0..10u64).map(|i| async move {
+            corio::sleep(Duration::from_millis(10 - i)).await;
+            i
+        }))
+        .await
+    });
+    assert_eq!(results, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn gather_of_nothing_is_empty() {
+    let results: Vec<u8> = corio::run(corio::gather(Vec::<std::future::Ready<u8>>::new()));
+    assert!(results.is_empty());
+}
+
+#[test]
+fn gather_macro_runs_futures_concurrently_and_keeps_order() {
+    let (a, b, c) = corio::run(async {
+        corio::gather!(
+            async {
+                corio::sleep(Duration::from_millis(20)).await;
+                "a"
+            },
+            async { 2 },
+            async {
+                corio::yield_now().await;
+                3.0
+            },
+        )
+        .await
+    });
+    assert_eq!((a, b, c), ("a", 2, 3.0));
+}
+
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn try_gather_returns_the_first_error_and_drops_the_rest_at_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let counter = drops.clone();
+    let (result, dropped_when_returned) = corio::run(async move {
+        let pending_forever = {
+            let guard = DropCounter(counter.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                std::future::pending::<Result<u32, String>>().await
+            }) as Pin<Box<dyn Future<Output = Result<u32, String>>>>
+        };
+        let failing = Box::pin(async {
+            corio::sleep(Duration::from_millis(5)).await;
+            Err("failed".to_string())
+        }) as Pin<Box<dyn Future<Output = Result<u32, String>>>>;
+        let result = corio::try_gather(vec![pending_forever, failing]).await;
+        (result, counter.load(Ordering::SeqCst))
+    });
+    assert_eq!(result, Err("failed".to_string()));
+    assert_eq!(dropped_when_returned, 1);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn try_gather_collects_every_ok() {
+    let result: Result<Vec<u32>, String> = corio::run(corio::try_gather(
+        (1..=3).map(|i| async move { Ok::<u32, String>(i) }),
+    ));
+    assert_eq!(result, Ok(vec![1, 2, 3]));
+}
+
+#[test]
+fn try_gather_macro_first_error_wins() {
+    let result: Result<(u8, &str), &str> = corio::run(async {
+        corio::try_gather!(
+            async {
+                corio::sleep(Duration::from_millis(50)).await;
+                Ok(1)
+            },
+            async { Err("early") },
+        )
+        .await
+    });
+    assert_eq!(result, Err("early"));
+    let ok: Result<(u8, &str), &str> =
+        corio::run(async { corio::try_gather!(async { Ok(1) }, async { Ok("x") }).await });
+    assert_eq!(ok, Ok((1, "x")));
+}
