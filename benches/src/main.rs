@@ -8,6 +8,7 @@
 //! sleeps, tcp_echo, mt_spawn, memory, gather). docs/BENCHMARKS.md says what
 //! each benchmark measures.
 
+mod corio_rt;
 mod memory;
 mod python;
 mod report;

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::corio_rt::Corio;
 use crate::memory;
 use crate::python::{self, Python};
 use crate::runtime::{Runtime, Smol, Tokio, TokioMt};
@@ -152,7 +153,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
 
     let n = config.size(1_000_000);
     let mut runners = vec![
-        missing("corio::EventLoop::run_until_complete, corio::spawn"),
+        on::<Corio, _>(move || workloads::spawn_join::<Corio>(n)),
         on::<Tokio, _>(move || workloads::spawn_join::<Tokio>(n)),
         on::<Smol, _>(move || workloads::spawn_join::<Smol>(n)),
     ];
@@ -175,7 +176,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: None,
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::spawn, corio::yield_now"),
+            on::<Corio, _>(move || workloads::yield_many::<Corio>(tasks, yields)),
             on::<Tokio, _>(move || workloads::yield_many::<Tokio>(tasks, yields)),
             on::<Smol, _>(move || workloads::yield_many::<Smol>(tasks, yields)),
         ],
@@ -190,7 +191,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: None,
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::spawn"),
+            on::<Corio, _>(move || workloads::ping_pong::<Corio>(pairs, trips)),
             on::<Tokio, _>(move || workloads::ping_pong::<Tokio>(pairs, trips)),
             on::<Smol, _>(move || workloads::ping_pong::<Smol>(pairs, trips)),
         ],
@@ -204,7 +205,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: None,
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::spawn_local"),
+            on::<Corio, _>(move || workloads::chain::<Corio>(length)),
             on::<Tokio, _>(move || workloads::chain::<Tokio>(length)),
             on::<Smol, _>(move || workloads::chain::<Smol>(length)),
         ],
@@ -218,7 +219,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: None,
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::time::timeout"),
+            on::<Corio, _>(move || workloads::timeout_cancel::<Corio>(timeouts)),
             on::<Tokio, _>(move || workloads::timeout_cancel::<Tokio>(timeouts)),
             on::<Smol, _>(move || workloads::timeout_cancel::<Smol>(timeouts)),
         ],
@@ -232,7 +233,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: Some("max late"),
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::spawn, corio::sleep"),
+            on::<Corio, _>(move || workloads::sleeps::<Corio>(sleepers)),
             on::<Tokio, _>(move || workloads::sleeps::<Tokio>(sleepers)),
             on::<Smol, _>(move || workloads::sleeps::<Smol>(sleepers)),
         ],
@@ -250,7 +251,12 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio",
         extra: None,
         runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::net::{TcpListener, TcpStream}"),
+            match crate::corio_rt::missing_net() {
+                None => {
+                    on::<Corio, _>(move || workloads::tcp_echo::<Corio>(connections, round_trips))
+                }
+                Some(why) => Runner::unavailable("corio", why),
+            },
             on::<Tokio, _>(move || workloads::tcp_echo::<Tokio>(connections, round_trips)),
             on::<Smol, _>(move || workloads::tcp_echo::<Smol>(connections, round_trips)),
         ],
@@ -264,10 +270,7 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         baseline: "tokio-mt",
         extra: None,
         runners: vec![
-            Runner::unavailable(
-                "corio-mt",
-                "corio::Runtime::builder().multi_thread(): not written yet",
-            ),
+            missing("corio-mt", "corio::Runtime::builder().multi_thread()"),
             on::<TokioMt, _>(move || workloads::spawn_join::<TokioMt>(spawns)),
         ],
     });
@@ -281,16 +284,12 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         unit: Unit::Bytes,
         baseline: "tokio",
         extra: None,
-        runners: vec![
-            missing("corio::EventLoop::run_until_complete, corio::spawn"),
-            probe("tokio"),
-            probe("smol"),
-        ],
+        runners: vec![probe("corio"), probe("tokio"), probe("smol")],
     });
 
     let gathered = config.size(100_000);
     let mut runners = vec![
-        missing("corio::EventLoop::run_until_complete, corio::gather, corio::sleep"),
+        on::<Corio, _>(move || workloads::gather_sleeps::<Corio>(gathered)),
         on::<Tokio, _>(move || workloads::gather_sleeps::<Tokio>(gathered)),
         on::<Smol, _>(move || workloads::gather_sleeps::<Smol>(gathered)),
     ];
@@ -329,13 +328,14 @@ pub fn probe_memory(runtime: &str, count: u64) -> Outcome {
     match runtime {
         "tokio" => run::<Tokio>(count),
         "smol" => run::<Smol>(count),
+        "corio" => run::<Corio>(count),
         other => Err(format!("no memory probe for runtime {other:?}")),
     }
 }
 
 /// corio's side of a benchmark whose corio API has not landed yet.
-fn missing(apis: &str) -> Runner {
-    Runner::unavailable("corio", format!("{apis}: not written yet"))
+fn missing(runtime: &str, apis: &str) -> Runner {
+    Runner::unavailable(runtime, format!("{apis}: not written yet"))
 }
 
 /// `1000000` as `1M`, `100000` as `100k`.

@@ -1,0 +1,132 @@
+//! corio as the workloads see it: the current-thread `EventLoop`.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+use crate::runtime::{LocalRuntime, NetRuntime, Runtime, Unwrap};
+
+/// corio's current-thread `EventLoop` (IO and timers), as `corio::run` makes.
+pub struct Corio {
+    event_loop: RefCell<corio::EventLoop>,
+}
+
+impl Runtime for Corio {
+    const NAME: &'static str = "corio";
+
+    fn new() -> io::Result<Self> {
+        Ok(Corio {
+            event_loop: RefCell::new(corio::EventLoop::new()?),
+        })
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.event_loop.borrow_mut().run_until_complete(future)
+    }
+
+    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrap(corio::spawn(future))
+    }
+
+    fn spawn_detached<F>(future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping a corio `Task` detaches it.
+        drop(corio::spawn(future));
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        corio::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        corio::sleep(duration)
+    }
+
+    async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+    {
+        corio::time::timeout(duration, future).await.ok()
+    }
+
+    fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        corio::gather(futures)
+    }
+}
+
+impl LocalRuntime for Corio {
+    fn spawn_local_detached<F>(future: F)
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        drop(corio::spawn_local(future));
+    }
+}
+
+impl NetRuntime for Corio {
+    type Listener = corio_reactor::net::TcpListener;
+    type Stream = corio_reactor::net::TcpStream;
+
+    async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
+        corio_reactor::net::TcpListener::bind(addr).await
+    }
+
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = corio_reactor::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn read_exact<'a>(
+        stream: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        stream.read_exact(buf)
+    }
+
+    fn write_all<'a>(
+        stream: &'a mut Self::Stream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        stream.write_all(buf)
+    }
+}
+
+/// Why corio cannot run the TCP benchmark yet, if it cannot: an event loop
+/// made by `EventLoop::new()` must be able to open a socket.
+pub fn missing_net() -> Option<String> {
+    let runtime = match Corio::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return Some(format!("corio::EventLoop::new() failed: {e}")),
+    };
+    match runtime.block_on(Corio::bind(([127, 0, 0, 1], 0).into())) {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "corio::EventLoop::new() cannot open sockets yet ({e})"
+        )),
+    }
+}
