@@ -408,6 +408,11 @@ pub fn run(benchmark: Benchmark, config: &Config) -> Finished {
             if samples.len() >= *max_runs {
                 continue;
             }
+            if !measured && *max_runs != usize::MAX {
+                // The capped (Python) runners have no JIT or allocator to
+                // warm up worth their time.
+                continue;
+            }
             match run() {
                 Ok(sample) if measured => samples.push(sample),
                 Ok(_) => {}
