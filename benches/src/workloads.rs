@@ -224,22 +224,25 @@ pub async fn sleeps<R: Runtime>(count: u64) -> Outcome {
                 let duration = Duration::from_millis(1 + i % 50);
                 let slept_at = Instant::now();
                 R::sleep(duration).await;
-                slept_at.elapsed().as_secs_f64() - duration.as_secs_f64()
+                let slept = slept_at.elapsed();
+                // `Err` holds how early the sleep woke.
+                slept.checked_sub(duration).ok_or_else(|| duration - slept)
             })
         })
         .collect();
-    let mut worst: f64 = 0.0;
-    let mut earliest: f64 = 0.0;
+    let mut worst = Duration::ZERO;
+    let mut earliest = None;
     for handle in handles {
-        let lateness = handle.await;
-        worst = worst.max(lateness);
-        earliest = earliest.min(lateness);
+        match handle.await {
+            Ok(lateness) => worst = worst.max(lateness),
+            Err(early) => earliest = earliest.max(Some(early)),
+        }
     }
     let mut sample = Sample::elapsed(started);
-    if earliest < 0.0 {
-        return Err(format!("a sleep woke {:.3} ms early", -earliest * 1000.0));
+    if let Some(early) = earliest {
+        return Err(format!("a sleep woke {early:?} early"));
     }
-    sample.extra = Some(worst * 1000.0);
+    sample.extra = Some(worst.as_secs_f64() * 1000.0);
     Ok(sample)
 }
 
@@ -371,4 +374,100 @@ pub async fn pending_task_bytes<R: Runtime>(count: u64) -> Outcome {
         value: after.saturating_sub(before) as f64 / count as f64,
         extra: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Smol;
+
+    /// smol with a broken timer and a `spawn_local` that loses tasks: every
+    /// workload that depends on them must fail its validation.
+    struct Broken;
+
+    impl Runtime for Broken {
+        const NAME: &'static str = "broken";
+
+        fn new() -> std::io::Result<Self> {
+            Ok(Broken)
+        }
+
+        fn block_on<F: Future>(&self, future: F) -> F::Output {
+            Smol.block_on(future)
+        }
+
+        fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            Smol::spawn(future)
+        }
+
+        fn spawn_detached<F>(future: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            Smol::spawn_detached(future);
+        }
+
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            Smol::yield_now()
+        }
+
+        async fn sleep(_: Duration) {}
+
+        async fn timeout<F>(_: Duration, _: F) -> Option<F::Output>
+        where
+            F: Future + Send,
+        {
+            None
+        }
+    }
+
+    impl LocalRuntime for Broken {
+        fn spawn_local_detached<F>(future: F)
+        where
+            F: Future<Output = ()> + 'static,
+        {
+            drop(future);
+        }
+    }
+
+    fn run<F: Future<Output = Outcome>>(future: F) -> Outcome {
+        Smol.block_on(future)
+    }
+
+    #[test]
+    fn a_working_runtime_passes_every_check() {
+        run(spawn_join::<Smol>(1_000)).unwrap();
+        run(yield_many::<Smol>(10, 10)).unwrap();
+        run(ping_pong::<Smol>(10, 10)).unwrap();
+        run(chain::<Smol>(1_000)).unwrap();
+        run(timeout_cancel::<Smol>(1_000)).unwrap();
+        let sample = run(sleeps::<Smol>(100)).unwrap();
+        assert!(sample.extra.is_some_and(|late| late >= 0.0));
+        run(gather_sleeps::<Smol>(100)).unwrap();
+        run(tcp_echo::<Smol>(2, 10)).unwrap();
+        let memory = run(pending_task_bytes::<Smol>(1_000)).unwrap();
+        assert!(memory.value >= 0.0);
+    }
+
+    #[test]
+    fn a_timer_that_fires_early_fails() {
+        let error = run(sleeps::<Broken>(100)).unwrap_err();
+        assert!(error.contains("early"), "{error}");
+    }
+
+    #[test]
+    fn a_timeout_that_does_not_wait_fails() {
+        let error = run(timeout_cancel::<Broken>(100)).unwrap_err();
+        assert!(error.contains("got 0, expected 100"), "{error}");
+    }
+
+    #[test]
+    fn a_lost_task_fails() {
+        let error = run(chain::<Broken>(100)).unwrap_err();
+        assert!(error.contains("dropped before its end"), "{error}");
+    }
 }
