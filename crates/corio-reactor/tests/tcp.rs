@@ -140,7 +140,9 @@ fn transfer_of_100_mb_through_one_connection_arrives_intact() {
         }
         sender.await;
         assert_eq!(received, TOTAL);
-        let expected: u64 = (0..TOTAL).map(|i| pattern[i % pattern.len()] as u64).sum();
+        let byte_sum = |bytes: &[u8]| bytes.iter().map(|&b| b as u64).sum::<u64>();
+        let expected = (TOTAL / pattern.len()) as u64 * byte_sum(&pattern)
+            + byte_sum(&pattern[..TOTAL % pattern.len()]);
         assert_eq!(checksum, expected);
     });
 }
