@@ -88,8 +88,11 @@ fn miri() -> Result {
     let mut test = nightly_cargo(&["miri", "test", "-p", "corio-core"]);
     // Miri is slow: the property tests run few cases there; the full count runs
     // natively in `cargo xtask ci`.
-    test.env("PROPTEST_CASES", "4")
-        .env("MIRIFLAGS", "-Zmiri-strict-provenance");
+    // Miri's isolation hides the host environment; forward the case count.
+    test.env("PROPTEST_CASES", "4").env(
+        "MIRIFLAGS",
+        "-Zmiri-strict-provenance -Zmiri-env-forward=PROPTEST_CASES",
+    );
     step("corio-core under Miri", test)
 }
 

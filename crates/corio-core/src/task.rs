@@ -181,6 +181,13 @@ impl TaskState {
 /// }
 /// assert!(task.is_done());
 /// ```
+///
+/// A future that is not `Send` needs [`spawn_unchecked`]:
+///
+/// ```compile_fail
+/// let shared = std::rc::Rc::new(1);
+/// corio_core::spawn(async move { *shared }, drop, corio_core::TaskMeta::new(std::panic::Location::caller()));
+/// ```
 #[track_caller]
 pub fn spawn<F, S>(future: F, schedule: S, meta: TaskMeta) -> (Runnable, Task<F::Output>)
 where

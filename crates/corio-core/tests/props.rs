@@ -255,7 +255,19 @@ fn wake(slot: &Mutex<Option<Waker>>, by_value: bool) {
     }
 }
 
+/// The default configuration (`PROPTEST_CASES` is honoured), without the
+/// regression file under Miri, whose isolation forbids file-system access.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if cfg!(miri) {
+        config.failure_persistence = None;
+    }
+    config
+}
+
 proptest! {
+    #![proptest_config(config())]
+
     #[test]
     fn prop_task_state_machine_from_several_threads(
         threads in prop::collection::vec(prop::collection::vec(task_op(), 0..12), 1..4),
@@ -555,6 +567,8 @@ fn check_promise(threads: Vec<Vec<PromiseOp>>, final_value: u8) {
 }
 
 proptest! {
+    #![proptest_config(config())]
+
     #[test]
     fn prop_promise_completes_once_for_every_handle(
         threads in prop::collection::vec(prop::collection::vec(promise_op(), 0..12), 1..4),
