@@ -45,9 +45,14 @@
 //! `docs/ARCHITECTURE.md` in the repository.
 
 mod gather;
+pub mod io;
 #[doc(hidden)]
 pub mod join;
+pub mod net;
 mod pin_slice;
+#[cfg(unix)]
+pub mod signal;
+mod streams;
 
 pub use corio_core::{Promise, PromiseError, Task, TaskError, TaskId};
 pub use corio_executor::{
@@ -55,6 +60,7 @@ pub use corio_executor::{
     TaskInfo,
 };
 pub use gather::{gather, try_gather, Gather, TryGather};
+pub use streams::{open_connection, start_server};
 
 /// Task spawning with options.
 pub mod task {

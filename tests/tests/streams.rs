@@ -1,0 +1,306 @@
+//! asyncio's streams: `open_connection`, `start_server`, `BufReader` and the
+//! read/write helpers, over real TCP connections on one loop.
+
+use std::cell::Cell;
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use corio::io::{AsyncReadExt, AsyncWriteExt, BufReader, LimitOverrunError};
+use corio::net::{OwnedReadHalf, OwnedWriteHalf, Server};
+
+/// Echoes every line back until the client closes its side.
+async fn echo(mut reader: BufReader<OwnedReadHalf>, mut writer: OwnedWriteHalf) -> io::Result<()> {
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line).await? != 0 {
+        writer.write_all(&line).await?;
+        line.clear();
+    }
+    Ok(())
+}
+
+async fn echo_server() -> io::Result<Server> {
+    corio::start_server("127.0.0.1:0", echo).await
+}
+
+/// Starts a server whose handler writes `bytes` and closes the connection.
+async fn server_sending(bytes: &'static [u8]) -> io::Result<Server> {
+    corio::start_server("127.0.0.1:0", move |_reader, mut writer| async move {
+        writer.write_all(bytes).await
+    })
+    .await
+}
+
+/// The `line`-th line client `client` sends: distinct per client and line,
+/// of varying length.
+fn message(client: usize, line: usize) -> Vec<u8> {
+    let mut message = format!("client {client} line {line} ").into_bytes();
+    message.extend((0..(client * 7 + line * 13) % 300).map(|i| b'a' + (i % 26) as u8));
+    message.push(b'\n');
+    message
+}
+
+fn overrun_limit(error: &io::Error) -> Option<usize> {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<LimitOverrunError>())
+        .map(LimitOverrunError::limit)
+}
+
+#[test]
+fn echo_with_100_concurrent_clients_checks_every_byte() {
+    const CLIENTS: usize = 100;
+    const LINES: usize = 20;
+    let checked = corio::run(async {
+        let server = echo_server().await?;
+        let addr = server.local_addr()?;
+        let clients: Vec<corio::Task<io::Result<usize>>> = (0..CLIENTS)
+            .map(|client| {
+                corio::spawn_local(async move {
+                    let (mut reader, mut writer) = corio::open_connection(addr).await?;
+                    let mut checked = 0;
+                    for line in 0..LINES {
+                        let sent = message(client, line);
+                        writer.write_all(&sent).await?;
+                        let mut received = Vec::new();
+                        reader.read_until(b'\n', &mut received).await?;
+                        assert_eq!(received, sent, "client {client}, line {line}");
+                        checked += received.len();
+                    }
+                    writer.close().await?;
+                    let mut rest = Vec::new();
+                    assert_eq!(reader.read_to_end(&mut rest).await?, 0);
+                    Ok(checked)
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for client in clients {
+            checked += client.await.expect("a client task never panics")?;
+        }
+        io::Result::Ok(checked)
+    })
+    .unwrap();
+    let expected: usize = (0..CLIENTS)
+        .flat_map(|client| (0..LINES).map(move |line| message(client, line).len()))
+        .sum();
+    assert_eq!(checked, expected);
+}
+
+#[test]
+fn read_line_read_until_and_read_exact_over_open_connection() {
+    corio::run(async {
+        let server = server_sending(b"first line\nrecord\0\x00\x00\x00\x05hellotail").await?;
+        let (mut reader, _writer) = corio::open_connection(server.local_addr()?).await?;
+        let mut line = String::new();
+        assert_eq!(reader.read_line(&mut line).await?, 11);
+        assert_eq!(line, "first line\n");
+        let mut record = Vec::new();
+        assert_eq!(reader.read_until(0, &mut record).await?, 7);
+        assert_eq!(record, b"record\0");
+        let mut header = [0; 4];
+        reader.read_exact(&mut header).await?;
+        let mut body = vec![0; u32::from_be_bytes(header) as usize];
+        reader.read_exact(&mut body).await?;
+        assert_eq!(body, b"hello");
+        // The last line has no newline: read_line returns it at end-of-file,
+        // then 0.
+        line.clear();
+        assert_eq!(reader.read_line(&mut line).await?, 4);
+        assert_eq!(line, "tail");
+        assert_eq!(reader.read_line(&mut line).await?, 0);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn early_end_of_file_in_read_exact_is_unexpected_eof() {
+    corio::run(async {
+        let server = server_sending(b"abc").await?;
+        let (mut reader, _writer) = corio::open_connection(server.local_addr()?).await?;
+        let mut buf = [0; 8];
+        let error = reader.read_exact(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedEof);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn early_end_of_file_in_the_extension_read_exact_is_unexpected_eof() {
+    corio::run(async {
+        let server = server_sending(b"abc").await?;
+        let (reader, _writer) = corio::open_connection(server.local_addr()?).await?;
+        let mut half = reader.into_inner();
+        let mut buf = [0; 8];
+        let error = AsyncReadExt::read_exact(&mut half, &mut buf)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedEof);
+        assert_eq!(&buf[..3], b"abc");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_line_over_the_limit_is_a_limit_overrun_error() {
+    corio::run(async {
+        let server = server_sending(b"0123456789abcdefghij\nshort\n").await?;
+        let (reader, _writer) = corio::open_connection(server.local_addr()?).await?;
+        let mut reader = reader.with_limit(16);
+        let mut line = Vec::new();
+        let error = reader.read_until(b'\n', &mut line).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidData);
+        assert_eq!(overrun_limit(&error), Some(16));
+        // The limit's worth of bytes was consumed; the reader goes on after.
+        assert_eq!(line, b"0123456789abcdef");
+        line.clear();
+        reader.read_until(b'\n', &mut line).await?;
+        assert_eq!(line, b"ghij\n");
+        line.clear();
+        reader.read_until(b'\n', &mut line).await?;
+        assert_eq!(line, b"short\n");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_default_limit_is_64_kib_as_in_asyncio() {
+    static LONG: [u8; 70 * 1024] = [b'x'; 70 * 1024];
+    corio::run(async {
+        let server = server_sending(&LONG).await?;
+        let (mut reader, _writer) = corio::open_connection(server.local_addr()?).await?;
+        let mut line = String::new();
+        let error = reader.read_line(&mut line).await.unwrap_err();
+        assert_eq!(overrun_limit(&error), Some(64 * 1024));
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn close_refuses_new_connections_and_lets_existing_ones_go_on() {
+    corio::run(async {
+        let server = echo_server().await?;
+        let addr = server.local_addr()?;
+        let (mut reader, mut writer) = corio::open_connection(addr).await?;
+        writer.write_all(b"before\n").await?;
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        assert_eq!(line, "before\n");
+
+        server.close();
+        assert!(!server.is_serving());
+        assert_eq!(
+            server.local_addr().unwrap_err().kind(),
+            ErrorKind::NotConnected
+        );
+        let refused = corio::open_connection(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+
+        // The connection accepted before close is still served.
+        writer.write_all(b"after\n").await?;
+        line.clear();
+        reader.read_line(&mut line).await?;
+        assert_eq!(line, "after\n");
+        server.close(); // closing twice does nothing
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn dropping_the_server_closes_it() {
+    corio::run(async {
+        let addr: SocketAddr = {
+            let server = echo_server().await?;
+            server.local_addr()?
+        };
+        let refused = corio::open_connection(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_failing_handler_does_not_stop_the_server() {
+    corio::run(async {
+        let calls = Rc::new(Cell::new(0));
+        let seen = calls.clone();
+        let server = corio::start_server("127.0.0.1:0", move |reader, writer| {
+            seen.set(seen.get() + 1);
+            let first = seen.get() == 1;
+            async move {
+                if first {
+                    return Err(io::Error::other("the first handler fails on purpose"));
+                }
+                echo(reader, writer).await
+            }
+        })
+        .await?;
+        let addr = server.local_addr()?;
+        let (mut reader, _writer) = corio::open_connection(addr).await?;
+        // The failed handler dropped its halves: end-of-file.
+        let mut rest = Vec::new();
+        assert_eq!(reader.read_to_end(&mut rest).await?, 0);
+
+        let (mut reader, mut writer) = corio::open_connection(addr).await?;
+        writer.write_all(b"still serving\n").await?;
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        assert_eq!(line, "still serving\n");
+        assert_eq!(calls.get(), 2);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn half_close_lets_the_client_read_the_reply() {
+    corio::run(async {
+        let server = corio::start_server("127.0.0.1:0", |mut reader, mut writer| async move {
+            let mut request = Vec::new();
+            reader.read_to_end(&mut request).await?;
+            writer
+                .write_all(format!("{} bytes\n", request.len()).as_bytes())
+                .await
+        })
+        .await?;
+        let (mut reader, mut writer) = corio::open_connection(server.local_addr()?).await?;
+        writer.write_all(&[1; 1000]).await?;
+        writer.close().await?;
+        let mut reply = String::new();
+        reader.read_line(&mut reply).await?;
+        assert_eq!(reply, "1000 bytes\n");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn open_connection_to_a_closed_port_is_refused() {
+    corio::run(async {
+        let listener = corio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        drop(listener);
+        let error = corio::open_connection(addr).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn streams_are_send_and_unpin() {
+    fn assert_send_unpin<T: Send + Unpin>() {}
+    assert_send_unpin::<corio::net::TcpStream>();
+    assert_send_unpin::<corio::net::OwnedReadHalf>();
+    assert_send_unpin::<corio::net::OwnedWriteHalf>();
+    assert_send_unpin::<BufReader<corio::net::OwnedReadHalf>>();
+    assert_send_unpin::<corio::net::UdpSocket>();
+    assert_send_unpin::<corio::net::UnixStream>();
+}
