@@ -56,7 +56,7 @@ struct TaskLog {
     runnable_dropped: AtomicBool,
 }
 
-fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
+fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool, self_wakes: bool) {
     let executor = Executor::new();
     let released = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(AtomicBool::new(false));
@@ -65,7 +65,13 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
     let futures = DropCounter::new();
     let outputs = DropCounter::new();
     let produced = Arc::new(AtomicUsize::new(0));
+    // Wakes sent so far, and how many of them the latest poll had seen when
+    // it started: a wake is lost if the task ends idle with the two apart.
+    let wakes_sent = Arc::new(AtomicUsize::new(0));
+    let wakes_seen_by_last_poll = Arc::new(AtomicUsize::new(0));
+    let polls = AtomicUsize::new(0);
     let future = {
+        let (sent, seen) = (wakes_sent.clone(), wakes_seen_by_last_poll.clone());
         let (released, finished, after) = (
             released.clone(),
             finished.clone(),
@@ -79,11 +85,18 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
         );
         poll_fn(move |cx| {
             let _ = &token;
+            seen.store(sent.load(SeqCst), SeqCst);
             if finished.load(SeqCst) {
                 after.store(true, SeqCst);
             }
             *slot.lock().unwrap() = Some(cx.waker().clone());
             if !released.load(SeqCst) {
+                // Every third poll wakes itself while running: the task must
+                // be polled again.
+                if self_wakes && polls.fetch_add(1, SeqCst) % 3 == 0 {
+                    sent.fetch_add(1, SeqCst);
+                    cx.waker().wake_by_ref();
+                }
                 return Poll::Pending;
             }
             finished.store(true, SeqCst);
@@ -115,6 +128,7 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
         let first_ops = ops.next().unwrap_or_default();
         for thread_ops in ops {
             let (executor, slot, released, log) = (&executor, &slot, &released, &log);
+            let wakes_sent = &wakes_sent;
             let mut task_ref = Some(main_ref.clone());
             scope.spawn(move || {
                 for op in thread_ops {
@@ -130,7 +144,7 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
                                 drop(runnable);
                             }
                         }
-                        TaskOp::Wake { by_value } => wake(slot, by_value),
+                        TaskOp::Wake { by_value } => wake(slot, wakes_sent, by_value),
                         TaskOp::Release => released.store(true, SeqCst),
                         TaskOp::Cancel | TaskOp::PollJoin { .. } | TaskOp::DropTask => {
                             if let Some(task_ref) = &task_ref {
@@ -157,7 +171,7 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
                         drop(runnable);
                     }
                 }
-                TaskOp::Wake { by_value } => wake(&slot, by_value),
+                TaskOp::Wake { by_value } => wake(&slot, &wakes_sent, by_value),
                 TaskOp::Release => released.store(true, SeqCst),
                 TaskOp::Cancel => {
                     if let Some(task) = &task {
@@ -193,9 +207,18 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
         }
     });
 
+    executor.run_all();
+    if !main_ref.is_done() {
+        assert_eq!(
+            wakes_seen_by_last_poll.load(SeqCst),
+            wakes_sent.load(SeqCst),
+            "a wake-up was lost: the task is idle but was never polled after it"
+        );
+    }
+
     // Let everything finish: release the future, wake it, run the queue.
     released.store(true, SeqCst);
-    wake(&slot, true);
+    wake(&slot, &wakes_sent, true);
     executor.run_all();
     assert!(main_ref.is_done(), "every task finishes once released");
     assert!(
@@ -244,9 +267,12 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool) {
     assert_eq!(executor.live_tasks(), 0, "the task was leaked");
 }
 
-fn wake(slot: &Mutex<Option<Waker>>, by_value: bool) {
+/// Wakes the waker the future stored, counting the wake first so that a
+/// poll that starts afterwards sees it.
+fn wake(slot: &Mutex<Option<Waker>>, wakes_sent: &AtomicUsize, by_value: bool) {
     let waker = slot.lock().unwrap().clone();
     if let Some(waker) = waker {
+        wakes_sent.fetch_add(1, SeqCst);
         if by_value {
             waker.wake();
         } else {
@@ -272,8 +298,9 @@ proptest! {
     fn prop_task_state_machine_from_several_threads(
         threads in prop::collection::vec(prop::collection::vec(task_op(), 0..12), 1..4),
         panics in any::<bool>(),
+        self_wakes in any::<bool>(),
     ) {
-        check_task(threads, panics);
+        check_task(threads, panics, self_wakes);
     }
 }
 
