@@ -78,11 +78,11 @@ impl LocalRuntime for Corio {
 }
 
 impl NetRuntime for Corio {
-    type Listener = corio_reactor::net::TcpListener;
-    type Stream = corio_reactor::net::TcpStream;
+    type Listener = corio::net::TcpListener;
+    type Stream = corio::net::TcpStream;
 
     async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
-        corio_reactor::net::TcpListener::bind(addr).await
+        corio::net::TcpListener::bind(addr).await
     }
 
     fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
@@ -96,7 +96,7 @@ impl NetRuntime for Corio {
     }
 
     async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
-        let stream = corio_reactor::net::TcpStream::connect(addr).await?;
+        let stream = corio::net::TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(stream)
     }
