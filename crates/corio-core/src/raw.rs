@@ -107,6 +107,8 @@ pub(crate) struct Meta {
     pub(crate) id: TaskId,
     pub(crate) name: Option<Box<str>>,
     pub(crate) location: &'static Location<'static>,
+    /// A word the executor owns (its registry slot); the core never reads it.
+    pub(crate) tag: std::sync::atomic::AtomicUsize,
 }
 
 /// The whole allocation of one task.

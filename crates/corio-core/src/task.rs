@@ -239,6 +239,7 @@ where
         id: TaskId::next(),
         name: meta.name,
         location: meta.location,
+        tag: std::sync::atomic::AtomicUsize::new(0),
     };
     // SAFETY: the caller upholds this function's contract, which is
     // `RawTask::new`'s.
@@ -320,6 +321,37 @@ impl Runnable {
         self.raw().meta().id
     }
 
+    /// Stores `tag` in the task: a word that belongs to the executor (for
+    /// example the task's slot in its registry), read back with
+    /// [`Runnable::tag`] and [`TaskRef::tag`]. It starts at 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (runnable, _task) = corio_core::spawn(async {}, drop, corio_core::TaskMeta::new(std::panic::Location::caller()));
+    /// runnable.set_tag(7);
+    /// assert_eq!(runnable.tag(), 7);
+    /// assert_eq!(runnable.task_ref().tag(), 7);
+    /// ```
+    pub fn set_tag(&self, tag: usize) {
+        self.raw()
+            .meta()
+            .tag
+            .store(tag, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Returns the executor's word set by [`Runnable::set_tag`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Runnable::set_tag`].
+    pub fn tag(&self) -> usize {
+        self.raw()
+            .meta()
+            .tag
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Returns an untyped, cloneable reference to the task.
     ///
     /// # Examples
@@ -387,6 +419,18 @@ impl TaskRef {
     /// ```
     pub fn id(&self) -> TaskId {
         self.raw.meta().id
+    }
+
+    /// Returns the executor's word set by [`Runnable::set_tag`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Runnable::set_tag`].
+    pub fn tag(&self) -> usize {
+        self.raw
+            .meta()
+            .tag
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Returns the task's name, if it was given one.

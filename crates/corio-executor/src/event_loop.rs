@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use corio_core::{coop, Driver, Runnable, Task, TaskId, TaskMeta, TaskRef, Unpark};
+use corio_core::{coop, Driver, Runnable, Task, TaskMeta, TaskRef, Unpark};
 use corio_timer::{Clock, Instant, Timers};
 use crossbeam_queue::SegQueue;
 
@@ -140,7 +140,8 @@ pub(crate) struct Local {
     timers: Timers,
     driver: RefCell<Box<dyn Driver>>,
     io_context: Option<Arc<dyn Any + Send + Sync>>,
-    current_task: Cell<Option<TaskId>>,
+    /// The registry slot of the task being polled.
+    current_task: Cell<Option<usize>>,
     polls_since_maintenance: Cell<u32>,
     debug: Cell<Option<Duration>>,
 }
@@ -468,8 +469,8 @@ impl EventLoop {
             }
         };
         let meta = TaskMeta::new(Location::caller()).with_name("call_at");
-        let task = self.local.spawn_local_internal(future, meta);
-        let task_ref = self.local.tasks.borrow().get(task.id()).cloned();
+        let (task, key) = self.local.spawn_on_thread(future, meta, true);
+        let task_ref = self.local.tasks.borrow().get(key).cloned();
         task.detach();
         CallbackHandle {
             cancelled,
@@ -696,18 +697,17 @@ impl Local {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.spawn_on_thread(future, meta, false)
+        self.spawn_on_thread(future, meta, false).0
     }
 
-    fn spawn_local_internal<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.spawn_on_thread(future, meta, true)
-    }
-
-    fn spawn_on_thread<F>(&self, future: F, meta: TaskMeta, internal: bool) -> Task<F::Output>
+    /// Spawns a task of this loop from its thread; returns it with its
+    /// registry slot.
+    fn spawn_on_thread<F>(
+        &self,
+        future: F,
+        meta: TaskMeta,
+        internal: bool,
+    ) -> (Task<F::Output>, usize)
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -725,21 +725,24 @@ impl Local {
         let (runnable, task) = unsafe {
             corio_core::spawn_unchecked(future, move |runnable| shared.schedule(runnable), meta)
         };
-        self.adopt(runnable, internal);
-        task
+        let key = self.adopt(runnable, internal);
+        (task, key)
     }
 
-    /// Registers a new task and queues its first poll.
-    fn adopt(&self, runnable: Runnable, internal: bool) {
-        self.tasks
-            .borrow_mut()
-            .insert(runnable.task_ref(), internal);
+    /// Registers a new task, queues its first poll, and returns its
+    /// registry slot (also stored as the task's tag).
+    fn adopt(&self, runnable: Runnable, internal: bool) -> usize {
+        let mut tasks = self.tasks.borrow_mut();
+        let key = tasks.next_key();
+        runnable.set_tag(key);
+        tasks.insert(runnable.task_ref(), internal);
         self.ready.borrow_mut().push_back(Ready::Task(runnable));
+        key
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
-        let id = self.current_task.get()?;
-        self.tasks.borrow().get(id).map(TaskInfo::from_task)
+        let key = self.current_task.get()?;
+        self.tasks.borrow().get(key).map(TaskInfo::from_task)
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
@@ -792,15 +795,15 @@ impl Local {
     }
 
     fn run_task(&self, runnable: Runnable) {
-        let id = runnable.id();
-        let previous = self.current_task.replace(Some(id));
+        let key = runnable.tag();
+        let previous = self.current_task.replace(Some(key));
         let finished = match self.debug.get() {
             None => coop::with_budget(|| runnable.run()),
             Some(threshold) => self.run_task_timed(runnable, threshold),
         };
         self.current_task.set(previous);
         if finished {
-            self.tasks.borrow_mut().remove(id);
+            self.tasks.borrow_mut().remove(key);
         }
     }
 
@@ -825,7 +828,9 @@ impl Local {
     fn drain_remote(&self) {
         while let Some(remote) = self.shared.injector.pop() {
             match remote {
-                Remote::Spawn(runnable) => self.adopt(runnable, false),
+                Remote::Spawn(runnable) => {
+                    self.adopt(runnable, false);
+                }
                 Remote::Wake(runnable) => self.ready.borrow_mut().push_back(Ready::Task(runnable)),
                 Remote::Callback(cancelled, f) => self
                     .ready

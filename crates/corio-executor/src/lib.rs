@@ -46,7 +46,7 @@ pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
 pub use info::TaskInfo;
 pub use runtime::{Builder, Runtime, DEFAULT_SLOW_POLL_THRESHOLD};
 
-/// The driver `EventLoop::new` and `Runtime` use.
-fn default_driver() -> std::io::Result<corio_core::ParkDriver> {
-    Ok(corio_core::ParkDriver::new())
+/// The driver `EventLoop::new` and `Runtime` use: the mio reactor.
+fn default_driver() -> std::io::Result<corio_reactor::Reactor> {
+    corio_reactor::Reactor::new()
 }

@@ -1,78 +1,85 @@
 //! The registry of the tasks alive on one loop.
+//!
+//! A slab: each task's slot index travels with the task as its
+//! [`TaskMeta`](corio_core::TaskMeta) tag, so that registering and removing a
+//! task costs a vector write and no hashing, and freed slots are reused last
+//! in, first out, which keeps the slab as small and warm as the number of
+//! live tasks allows.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use corio_core::TaskRef;
 
-use corio_core::{TaskId, TaskRef};
-
-/// Live tasks by id. The loop keeps a reference to each task until it has
-/// finished, so that `all_tasks` can list them and shutdown can cancel them.
 #[derive(Default)]
 pub(crate) struct TaskMap {
-    tasks: HashMap<TaskId, Entry, BuildHasherDefault<IdHasher>>,
+    slots: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    len: usize,
 }
 
 struct Entry {
     task: TaskRef,
-    /// Tasks the loop made for itself (`call_later` callbacks) are not
-    /// listed by `all_tasks`.
+    /// Tasks the loop made for itself (`call_at` callbacks) are not listed
+    /// by `all_tasks`.
     internal: bool,
 }
 
 impl TaskMap {
+    /// The slot the next inserted task will occupy: give it to the task as
+    /// its tag before spawning it.
+    pub(crate) fn next_key(&self) -> usize {
+        self.free.last().copied().unwrap_or(self.slots.len())
+    }
+
+    /// Registers `task`, whose tag must be [`TaskMap::next_key`].
     pub(crate) fn insert(&mut self, task: TaskRef, internal: bool) {
-        self.tasks.insert(task.id(), Entry { task, internal });
+        let key = task.tag();
+        debug_assert_eq!(key, self.next_key(), "a task must be tagged with next_key");
+        let entry = Some(Entry { task, internal });
+        if key == self.slots.len() {
+            self.slots.push(entry);
+        } else {
+            self.free.pop();
+            self.slots[key] = entry;
+        }
+        self.len += 1;
     }
 
-    pub(crate) fn remove(&mut self, id: TaskId) {
-        self.tasks.remove(&id);
+    /// Forgets the task in slot `key`.
+    pub(crate) fn remove(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            if slot.take().is_some() {
+                self.free.push(key);
+                self.len -= 1;
+            }
+        }
     }
 
-    pub(crate) fn get(&self, id: TaskId) -> Option<&TaskRef> {
-        self.tasks.get(&id).map(|entry| &entry.task)
+    pub(crate) fn get(&self, key: usize) -> Option<&TaskRef> {
+        self.slots.get(key)?.as_ref().map(|entry| &entry.task)
     }
 
     pub(crate) fn visible(&self) -> impl Iterator<Item = &TaskRef> {
-        self.tasks
-            .values()
+        self.slots
+            .iter()
+            .flatten()
             .filter(|entry| !entry.internal)
             .map(|entry| &entry.task)
     }
 
     pub(crate) fn all_refs(&self) -> Vec<TaskRef> {
-        self.tasks
-            .values()
+        self.slots
+            .iter()
+            .flatten()
             .map(|entry| entry.task.clone())
             .collect()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.tasks.len()
+        self.len
     }
 
     pub(crate) fn clear(&mut self) {
-        self.tasks.clear();
-    }
-}
-
-/// Task ids are unique integers handed out in sequence: a multiplicative
-/// hash spreads them over the table at the cost of one multiplication,
-/// where SipHash would cost tens of nanoseconds per spawn.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.slots.clear();
+        self.free.clear();
+        self.len = 0;
     }
 }
