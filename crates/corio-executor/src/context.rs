@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use corio_core::{Task, TaskMeta};
 
-use crate::event_loop::{Local, LoopHandle};
+use crate::event_loop::Local;
 use crate::info::TaskInfo;
 
 thread_local! {
@@ -96,8 +96,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let handle = expect_loop("corio::spawn", LoopHandle::from_local);
-    handle.spawn_with_meta(future, meta)
+    expect_loop("corio::spawn", |local| local.spawn_send(future, meta))
 }
 
 /// Spawns a future that need not be `Send` as a task on the current thread's

@@ -561,12 +561,6 @@ impl std::fmt::Debug for EventLoop {
 }
 
 impl LoopHandle {
-    pub(crate) fn from_local(local: &Local) -> LoopHandle {
-        LoopHandle {
-            shared: local.shared.clone(),
-        }
-    }
-
     /// Stops the loop: `run_forever` returns after the current iteration.
     ///
     /// # Examples
@@ -689,6 +683,19 @@ impl Local {
             _timers: self.timers.enter(),
             _io: corio_core::enter_io_context(self.io_context.clone()),
         }
+    }
+
+    /// Spawns a `Send` task of this loop from its own thread.
+    pub(crate) fn spawn_send<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = self.shared.clone();
+        let (runnable, task) =
+            corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
+        self.adopt(runnable, false);
+        task
     }
 
     /// Spawns a task of this loop from its own thread.
