@@ -22,6 +22,11 @@
 //! * A task that finds no readiness stores its waker under the waiter lock and
 //!   reads the word again before returning `Pending`; `park` sets the word
 //!   before taking that lock, so one of the two always sees the other.
+//! * A stream read or write that moves fewer bytes than asked (but more than
+//!   none) has drained the socket for that direction: it clears the plain
+//!   readable or writable bit it observed under the same tick rule, so the
+//!   next operation waits for the next edge instead of making a system call
+//!   that would say `WouldBlock`. Error and closed bits stay.
 //! * The closed bits are final and are never cleared.
 //! * Releasing a source or dropping the reactor sets `SHUTDOWN` and wakes every
 //!   waiter; operations on such a source fail with an `io::Error` instead of
@@ -388,6 +393,18 @@ pub(crate) struct ReadyEvent {
     ready: usize,
 }
 
+impl ReadyEvent {
+    /// The same observation narrowed to the plain readable and writable bits,
+    /// for clearing after a short read or write: the OS has been drained, but
+    /// an error or a close it reported must still reach the next operation.
+    pub(crate) fn edge_only(self) -> ReadyEvent {
+        ReadyEvent {
+            tick: self.tick,
+            ready: self.ready & (READABLE | WRITABLE),
+        }
+    }
+}
+
 /// The readiness and waiters of one registered source.
 #[derive(Default)]
 struct ScheduledIo {
@@ -601,6 +618,38 @@ mod tests {
         };
         io.clear_readiness(event);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+    }
+
+    #[test]
+    fn clearing_after_a_short_operation_keeps_errors_closes_and_new_edges() {
+        let io = ScheduledIo::default();
+        let (_, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        io.set_readiness(READABLE | ERROR);
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable source reported not ready");
+        };
+        io.clear_readiness(event.edge_only());
+        assert_eq!(io.state.load(Ordering::SeqCst) & READY_MASK, ERROR);
+        io.set_readiness(READABLE | READ_CLOSED);
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable source reported not ready");
+        };
+        // An edge between the short read and the clear survives it.
+        io.set_readiness(READABLE);
+        io.clear_readiness(event.edge_only());
+        assert_eq!(
+            io.state.load(Ordering::SeqCst) & READY_MASK,
+            READABLE | READ_CLOSED | ERROR
+        );
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readiness vanished");
+        };
+        io.clear_readiness(event.edge_only());
+        assert_eq!(
+            io.state.load(Ordering::SeqCst) & READY_MASK,
+            READ_CLOSED | ERROR
+        );
     }
 
     #[test]

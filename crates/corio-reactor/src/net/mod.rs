@@ -94,7 +94,10 @@ where
     S: mio::event::Source,
     for<'a> &'a S: Read,
 {
-    io.poll_io(cx, Direction::Read, |mut source| source.read(buf))
+    let requested = buf.len();
+    io.poll_stream_io(cx, Direction::Read, requested, |mut source| {
+        source.read(buf)
+    })
 }
 
 fn poll_read_vectored<S>(
@@ -106,7 +109,10 @@ where
     S: mio::event::Source,
     for<'a> &'a S: Read,
 {
-    io.poll_io(cx, Direction::Read, |mut source| source.read_vectored(bufs))
+    let requested = vectored_len(bufs.iter().map(|buf| buf.len()), bufs.len());
+    io.poll_stream_io(cx, Direction::Read, requested, |mut source| {
+        source.read_vectored(bufs)
+    })
 }
 
 fn poll_write<S>(io: &Registered<S>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
@@ -114,7 +120,9 @@ where
     S: mio::event::Source,
     for<'a> &'a S: Write,
 {
-    io.poll_io(cx, Direction::Write, |mut source| source.write(buf))
+    io.poll_stream_io(cx, Direction::Write, buf.len(), |mut source| {
+        source.write(buf)
+    })
 }
 
 fn poll_write_vectored<S>(
@@ -126,7 +134,23 @@ where
     S: mio::event::Source,
     for<'a> &'a S: Write,
 {
-    io.poll_io(cx, Direction::Write, |mut source| {
+    let requested = vectored_len(bufs.iter().map(|buf| buf.len()), bufs.len());
+    io.poll_stream_io(cx, Direction::Write, requested, |mut source| {
         source.write_vectored(bufs)
     })
+}
+
+/// The most buffers one `readv`/`writev` is trusted to take: std passes at
+/// most `IOV_MAX` of them (1024 on Linux and the BSDs, more nowhere), and
+/// ignores the rest.
+const MAX_TRUSTED_IOVECS: usize = 1024;
+
+/// The number of bytes a vectored read or write over buffers of `lens` asks
+/// for, as far as a short result may be taken to mean "drained"; 0 (never
+/// short) when there are more buffers than the OS is sure to take.
+fn vectored_len(lens: impl Iterator<Item = usize>, count: usize) -> usize {
+    if count > MAX_TRUSTED_IOVECS {
+        return 0;
+    }
+    lens.fold(0, usize::saturating_add)
 }
