@@ -239,6 +239,40 @@ fn owned_halves_work_from_two_tasks_at_once() {
 }
 
 #[test]
+fn halves_report_the_addresses_of_their_stream() {
+    run(async {
+        let (listener, addr) = local_listener().await;
+        let accepting = spawn(async move { listener.accept().await.unwrap() });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let (accepted, client_addr) = accepting.await;
+        let local = stream.local_addr().unwrap();
+        assert_eq!(local, client_addr);
+        assert_eq!(stream.peer_addr().unwrap(), addr);
+        {
+            let (reader, writer) = stream.split();
+            assert_eq!(reader.peer_addr().unwrap(), addr);
+            assert_eq!(reader.local_addr().unwrap(), local);
+            assert_eq!(writer.peer_addr().unwrap(), addr);
+            assert_eq!(writer.local_addr().unwrap(), local);
+        }
+        let (reader, writer) = stream.into_split();
+        assert_eq!(reader.peer_addr().unwrap(), addr);
+        assert_eq!(reader.local_addr().unwrap(), local);
+        assert_eq!(writer.peer_addr().unwrap(), addr);
+        assert_eq!(writer.local_addr().unwrap(), local);
+        // The accepted side sees the same connection from the other end.
+        let (server_reader, server_writer) = accepted.into_split();
+        assert_eq!(server_reader.peer_addr().unwrap(), local);
+        assert_eq!(server_writer.local_addr().unwrap(), addr);
+        // Each owned half keeps the socket open on its own.
+        drop(reader);
+        assert_eq!(writer.peer_addr().unwrap(), addr);
+        drop(server_writer);
+        assert_eq!(server_reader.local_addr().unwrap(), addr);
+    });
+}
+
+#[test]
 fn borrowed_halves_read_and_write_concurrently() {
     run(async {
         let (listener, addr) = local_listener().await;

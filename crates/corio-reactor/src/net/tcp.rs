@@ -575,6 +575,72 @@ impl Drop for OwnedWriteHalf {
     }
 }
 
+/// Implements `peer_addr` and `local_addr` for a half whose `self.stream`
+/// derefs to a `TcpStream`; `$stream` is the stream binding and `$make` the
+/// line that makes the half, for the examples.
+macro_rules! impl_addresses {
+    ($type:ty, $stream:literal, $make:literal) => {
+        impl $type {
+            /// Returns the address of the remote end of the stream.
+            ///
+            /// # Errors
+            ///
+            /// Returns the OS error of `getpeername(2)`.
+            ///
+            /// # Examples
+            ///
+            /// ```no_run
+            #[doc = concat!("# async fn f(", $stream, ": corio_reactor::net::TcpStream) -> std::io::Result<()> {")]
+            #[doc = $make]
+            /// println!("talking to {}", half.peer_addr()?);
+            /// # Ok(()) }
+            /// ```
+            pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+                self.stream.peer_addr()
+            }
+
+            /// Returns the address of the local end of the stream.
+            ///
+            /// # Errors
+            ///
+            /// Returns the OS error of `getsockname(2)`.
+            ///
+            /// # Examples
+            ///
+            /// ```no_run
+            #[doc = concat!("# async fn f(", $stream, ": corio_reactor::net::TcpStream) -> std::io::Result<()> {")]
+            #[doc = $make]
+            /// println!("local end {}", half.local_addr()?);
+            /// # Ok(()) }
+            /// ```
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                self.stream.local_addr()
+            }
+        }
+    };
+}
+
+impl_addresses!(
+    ReadHalf<'_>,
+    "mut stream",
+    "let (half, _) = stream.split();"
+);
+impl_addresses!(
+    WriteHalf<'_>,
+    "mut stream",
+    "let (_, half) = stream.split();"
+);
+impl_addresses!(
+    OwnedReadHalf,
+    "stream",
+    "let (half, _) = stream.into_split();"
+);
+impl_addresses!(
+    OwnedWriteHalf,
+    "stream",
+    "let (_, half) = stream.into_split();"
+);
+
 impl_async_read!(ReadHalf<'_>, stream);
 impl_async_write!(WriteHalf<'_>, stream);
 impl_async_read!(OwnedReadHalf, stream);
