@@ -371,3 +371,25 @@ fn sockets_without_a_reactor_return_an_error() {
     };
     assert_eq!(error.kind(), io::ErrorKind::Unsupported);
 }
+
+/// With std's backlog of 128, the accept queue overflows and the kernel
+/// drops further SYNs, so a connect waits for the client's retransmission
+/// (one second at least) and these short connects would time out.
+#[test]
+fn a_burst_of_300_connects_fits_in_the_listen_backlog() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Nothing accepts while the clients connect: every connection waits
+        // in the backlog.
+        let clients: Vec<std::net::TcpStream> = (0..300)
+            .map(|n| {
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500))
+                    .unwrap_or_else(|e| panic!("connect {n} did not fit in the backlog: {e}"))
+            })
+            .collect();
+        for _ in 0..clients.len() {
+            listener.accept().await.unwrap();
+        }
+    });
+}

@@ -54,6 +54,7 @@ where
         shared: Arc::new(Shared {
             ready: Mutex::new((0..len).collect()),
             parent: Mutex::new(None),
+            parent_woken: AtomicBool::new(false),
         }),
         remaining: len,
     }
@@ -133,6 +134,9 @@ struct Shared {
     /// Indices of the futures woken since the last poll.
     ready: Mutex<Vec<usize>>,
     parent: Mutex<Option<Waker>>,
+    /// Set by the first child wake after a poll of the gather: later wakes
+    /// only queue their index, so a burst of wakes costs one parent wake-up.
+    parent_woken: AtomicBool,
 }
 
 struct ChildWake {
@@ -151,6 +155,9 @@ impl Wake for ChildWake {
             return;
         }
         lock(&self.shared.ready).push(self.index);
+        if self.shared.parent_woken.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let parent = lock(&self.shared.parent).clone();
         if let Some(parent) = parent {
             parent.wake();
@@ -180,6 +187,9 @@ impl<F: Future> Gather<F> {
                 *parent = Some(cx.waker().clone());
             }
         }
+        // Cleared before the ready list is taken: a wake that lands after
+        // this point queues its index and wakes the parent again.
+        self.shared.parent_woken.store(false, Ordering::Release);
         let woken = mem::take(&mut *lock(&self.shared.ready));
         if self.children.is_empty() && !woken.is_empty() {
             self.children = (0..self.slots.len())

@@ -13,6 +13,10 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::reactor::Direction;
 use crate::source::Registered;
 
+/// The listen backlog of [`TcpListener::bind`] (tokio's default; the kernel
+/// caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: i32 = 1024;
+
 /// A TCP socket server, listening for connections.
 ///
 /// # Running out of file descriptors
@@ -46,7 +50,9 @@ pub struct TcpListener {
 impl TcpListener {
     /// Creates a listener bound to `addr` (the first address it resolves to
     /// that can be bound). Port 0 picks a free port; see
-    /// [`local_addr`](Self::local_addr).
+    /// [`local_addr`](Self::local_addr). The listen backlog is 1024 (capped
+    /// by the kernel's `net.core.somaxconn`), so a burst of connects does not
+    /// overflow it the way std's 128 does.
     ///
     /// # Errors
     ///
@@ -63,6 +69,8 @@ impl TcpListener {
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
+        #[cfg(unix)]
+        crate::sys::set_listen_backlog(std::os::fd::AsRawFd::as_raw_fd(&listener), LISTEN_BACKLOG)?;
         Ok(TcpListener {
             io: Registered::new(listener)?,
         })

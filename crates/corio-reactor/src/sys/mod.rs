@@ -8,6 +8,9 @@
 //!   writes one byte to `write_fd` (ignoring a full
 //!   pipe), preserving `errno`.
 //!
+//! * `set_listen_backlog(fd: i32, backlog: i32) -> io::Result<()>`: calls
+//!   `listen` again on a listening socket to change its backlog.
+//!
 //! Every raw call goes through [`syscall!`], which turns the C convention (-1
 //! and `errno`) into an `io::Result`.
 
@@ -31,7 +34,7 @@ macro_rules! syscall {
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::install_sigint_handler;
+pub(crate) use unix::{install_sigint_handler, set_listen_backlog};
 
 /// How many `SIGINT`s the handler has seen; it increments this before it
 /// writes to the pipe, so a reader that found a byte sees the new count.

@@ -23,6 +23,17 @@ pub(crate) fn install_sigint_handler(write_fd: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Sets the listen backlog of an already listening socket (`listen(2)` may
+/// be called again to change it). mio and std both listen with 128, which a
+/// burst of a few hundred connects overflows; the kernel caps the value at
+/// `net.core.somaxconn`.
+pub(crate) fn set_listen_backlog(fd: i32, backlog: i32) -> io::Result<()> {
+    // SAFETY: `listen` takes a descriptor and an integer and touches no
+    // memory of ours; a bad descriptor is reported as an error.
+    syscall!(listen(fd, backlog))?;
+    Ok(())
+}
+
 /// The signal handler: only async-signal-safe operations (atomics, `write`).
 extern "C" fn on_sigint(_: libc::c_int) {
     let saved_errno = io::Error::last_os_error().raw_os_error();
