@@ -95,8 +95,6 @@ struct Vtable {
     take_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Drops the output (the `Task` gave it up after completion).
     drop_output: unsafe fn(NonNull<Header>),
-    /// Returns the metadata.
-    meta: unsafe fn(NonNull<Header>) -> NonNull<Meta>,
     /// Frees the cell; called by whoever released the last reference.
     dealloc: unsafe fn(NonNull<Header>),
 }
@@ -115,10 +113,18 @@ pub(crate) struct Meta {
 #[repr(C)]
 struct Cell<F: Future, S> {
     header: Header,
-    schedule: S,
+    // The metadata comes second so that its offset is the same for every
+    // future and scheduler type: `RawTask::meta` finds it without a vtable
+    // call.
     meta: Meta,
+    schedule: S,
     stage: UnsafeCell<Stage<F>>,
 }
+
+/// The offset of `Cell::meta`: `Cell` is `repr(C)` and its first two fields
+/// have the same types whatever `F` and `S` are, so the offset computed for
+/// one instantiation holds for all.
+const META_OFFSET: usize = std::mem::offset_of!(Cell<std::future::Pending<()>, ()>, meta);
 
 /// The future, then its output, then nothing once the output is taken.
 enum Stage<F: Future> {
@@ -185,9 +191,20 @@ impl RawTask {
     }
 
     pub(crate) fn meta(&self) -> &Meta {
-        // SAFETY: the vtable matches the cell; the metadata is immutable and
-        // lives as long as the cell, which this reference keeps alive.
-        unsafe { (self.header().vtable.meta)(self.ptr).as_ref() }
+        // SAFETY: `ptr` points to the start of a live `Cell<F, S>` (the header
+        // is its first field) and carries the provenance of the whole
+        // allocation; `Cell::meta` sits at `META_OFFSET` for every `F` and
+        // `S` (see there). The metadata is initialised at spawn, only read
+        // afterwards (its one mutable word is atomic), and lives as long as
+        // the cell, which this reference keeps alive.
+        unsafe {
+            &*self
+                .ptr
+                .as_ptr()
+                .cast::<u8>()
+                .add(META_OFFSET)
+                .cast::<Meta>()
+        }
     }
 
     /// Runs the task once, consuming this (the `Runnable`'s) reference.
@@ -341,7 +358,6 @@ where
         cancel_run: cancel_run::<F, S>,
         take_output: take_output::<F, S>,
         drop_output: drop_output::<F, S>,
-        meta: meta::<F, S>,
         dealloc: dealloc::<F, S>,
     }
 }
@@ -361,14 +377,6 @@ unsafe fn schedule<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
     // SAFETY: the cell is live (caller), and the scheduler hook is immutable.
     let hook: &S = unsafe { &(*cell::<F, S>(ptr)).schedule };
     hook(Runnable::from_raw(RawTask { ptr }));
-}
-
-/// # Safety
-///
-/// `ptr` points to a live `Cell<F, S>`.
-unsafe fn meta<F: Future, S>(ptr: NonNull<Header>) -> NonNull<Meta> {
-    // SAFETY: the cell is live; `addr_of_mut!` makes no reference.
-    unsafe { NonNull::new_unchecked(std::ptr::addr_of_mut!((*cell::<F, S>(ptr)).meta)) }
 }
 
 /// # Safety

@@ -32,9 +32,26 @@ use crate::state::{Snapshot, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 pub struct TaskId(u64);
 
 impl TaskId {
+    /// Hands out ids from a per-thread block of 1024 reserved with
+    /// one atomic operation, so that a spawn costs no shared-counter update:
+    /// ids are unique and increase on each thread, but are not ordered across
+    /// threads.
     fn next() -> TaskId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+        const ID_BLOCK: u64 = 1024;
+        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+        thread_local! {
+            // The next id of this thread's block, and the end of the block.
+            static BLOCK: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+        }
+        BLOCK.with(|block| {
+            let (mut next, mut end) = block.get();
+            if next == end {
+                next = NEXT_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
+                end = next + ID_BLOCK;
+            }
+            block.set((next + 1, end));
+            TaskId(next)
+        })
     }
 
     /// Returns the id as a number.

@@ -60,6 +60,34 @@ pub use corio_executor::{
     TaskInfo,
 };
 pub use gather::{gather, try_gather, Gather, TryGather};
+
+/// Runs an `async fn main` on a fresh event loop, like `asyncio.run`.
+///
+/// # Examples
+///
+/// ```
+/// #[corio::main]
+/// async fn main() {
+///     let task = corio::spawn(async { 1 + 1 });
+///     assert_eq!(task.await.unwrap(), 2);
+/// }
+/// ```
+pub use corio_macros::main;
+
+/// Runs an `async fn` test on a fresh current-thread loop;
+/// `#[corio::test(virtual_time)]` gives it a virtual clock.
+///
+/// # Examples
+///
+/// ```
+/// #[corio::test(virtual_time)]
+/// async fn an_hour_passes_at_once() {
+///     let start = corio::time::Instant::now();
+///     corio::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert!(start.elapsed() >= std::time::Duration::from_secs(3600));
+/// }
+/// ```
+pub use corio_macros::test;
 pub use streams::{open_connection, start_server};
 
 /// Task spawning with options.
