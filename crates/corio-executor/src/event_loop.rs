@@ -216,6 +216,16 @@ impl Shared {
         }
     }
 
+    /// Makes a `Send` task whose wake-ups are scheduled on this loop.
+    fn spawn_task<F>(self: &Arc<Self>, future: F, meta: TaskMeta) -> (Runnable, Task<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = self.clone();
+        corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta)
+    }
+
     /// The schedule hook of every task of this loop.
     pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable) {
         let runnable = crate::context::with_local(|local| match local {
@@ -625,20 +635,16 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = self.shared.clone();
-        let (runnable, task) =
-            corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
-        let on_loop = crate::context::with_local(|local| match local {
+        crate::context::with_local(|local| match local {
             Some(local) if Arc::ptr_eq(&local.shared, &self.shared) => {
-                local.adopt(runnable, false);
-                None
+                local.spawn_send(future, meta)
             }
-            _ => Some(runnable),
-        });
-        if let Some(runnable) = on_loop {
-            self.shared.push_remote(Remote::Spawn(runnable));
-        }
-        task
+            _ => {
+                let (runnable, task) = self.shared.spawn_task(future, meta);
+                self.shared.push_remote(Remote::Spawn(runnable));
+                task
+            }
+        })
     }
 }
 
@@ -691,9 +697,7 @@ impl Local {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = self.shared.clone();
-        let (runnable, task) =
-            corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
+        let (runnable, task) = self.shared.spawn_task(future, meta);
         self.adopt(runnable, false);
         task
     }
