@@ -922,6 +922,18 @@ impl Local {
         self.shared.closed.store(true, Ordering::Release);
         self.drain_remote();
         self.ready.borrow_mut().clear();
-        self.tasks.borrow_mut().clear();
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len() > 0 {
+            // Destructors kept spawning tasks. Dropping the last reference of
+            // a still-live `!Send` future elsewhere would be unsound, so what
+            // is left is leaked, and said so.
+            eprintln!(
+                "corio: {} tasks were still being spawned by destructors when the loop shut down; \
+                 they are leaked",
+                tasks.len()
+            );
+            tasks.all_refs().into_iter().for_each(std::mem::forget);
+        }
+        tasks.clear();
     }
 }

@@ -385,3 +385,37 @@ fn virtual_time_jumps_over_an_hour_of_sleep() {
     assert!(event_loop.time() - start >= Duration::from_secs(3600));
     assert!(wall.elapsed() < Duration::from_secs(60));
 }
+
+/// Spawns a copy of itself from its destructor, forever.
+struct Respawner(Arc<AtomicUsize>);
+
+impl Drop for Respawner {
+    fn drop(&mut self) {
+        let count = self.0.clone();
+        count.fetch_add(1, Ordering::SeqCst);
+        spawn_local(async move {
+            let _again = Respawner(count);
+            std::future::pending::<()>().await;
+        })
+        .detach();
+    }
+}
+
+#[test]
+fn shutdown_ends_even_when_destructors_keep_spawning() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut event_loop = EventLoop::with_driver(corio_core::ParkDriver::new());
+    let first = Respawner(drops.clone());
+    event_loop
+        .spawn_local(async move {
+            let _first = first;
+            std::future::pending::<()>().await;
+        })
+        .detach();
+    event_loop.run_until_complete(yield_now());
+    // Shutdown cancels a bounded number of generations, then leaks the rest
+    // (saying so on stderr) instead of looping forever.
+    drop(event_loop);
+    let generations = drops.load(Ordering::SeqCst);
+    assert!((1..=100).contains(&generations), "{generations}");
+}
