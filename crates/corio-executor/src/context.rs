@@ -138,6 +138,33 @@ where
     })
 }
 
+/// Schedules `callback` on the current loop, after what is already ready
+/// (asyncio's `get_running_loop().call_soon`).
+///
+/// # Panics
+///
+/// Panics when called outside a corio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let ran = Rc::new(Cell::new(false));
+/// let flag = ran.clone();
+/// event_loop.run_until_complete(async move {
+///     corio_executor::call_soon(move || flag.set(true));
+///     corio_executor::yield_now().await;
+/// });
+/// assert!(ran.get());
+/// ```
+#[track_caller]
+pub fn call_soon(callback: impl FnOnce() + 'static) -> crate::CallbackHandle {
+    expect_loop("corio::call_soon", |local| local.call_soon(callback))
+}
+
 /// Returns a description of the task that is running, or `None` outside a
 /// task (for example in the future passed to `run_until_complete` itself).
 ///

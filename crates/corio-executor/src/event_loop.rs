@@ -422,18 +422,7 @@ impl EventLoop {
     /// assert!(ran.get());
     /// ```
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        let cancelled = Arc::new(AtomicBool::new(false));
-        self.local
-            .ready
-            .borrow_mut()
-            .push_back(Ready::Callback(Callback {
-                cancelled: cancelled.clone(),
-                f: Box::new(callback),
-            }));
-        CallbackHandle {
-            cancelled,
-            task: None,
-        }
+        self.local.call_soon(callback)
     }
 
     /// Schedules `callback` to run once `delay` has passed (asyncio's
@@ -688,6 +677,18 @@ impl Local {
             _context: crate::context::enter(self.clone(), running),
             _timers: self.timers.enter(),
             _io: corio_core::enter_io_context(self.io_context.clone()),
+        }
+    }
+
+    pub(crate) fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        self.ready.borrow_mut().push_back(Ready::Callback(Callback {
+            cancelled: cancelled.clone(),
+            f: Box::new(callback),
+        }));
+        CallbackHandle {
+            cancelled,
+            task: None,
         }
     }
 

@@ -41,7 +41,9 @@ mod info;
 mod runtime;
 mod task_map;
 
-pub use context::{all_tasks, current_task, spawn, spawn_local, task, yield_now, YieldNow};
+pub use context::{
+    all_tasks, call_soon, current_task, spawn, spawn_local, task, yield_now, YieldNow,
+};
 pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
 pub use info::TaskInfo;
 pub use runtime::{Builder, Runtime, DEFAULT_SLOW_POLL_THRESHOLD};
