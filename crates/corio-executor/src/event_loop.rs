@@ -155,9 +155,11 @@ pub(crate) struct Shared {
     closed: AtomicBool,
 }
 
+/// One entry of the ready queue: two words, so that a queue holding a
+/// million tasks costs 16 bytes each (a callback is boxed for that reason).
 enum Ready {
     Task(Runnable),
-    Callback(Callback),
+    Callback(Box<Callback>),
     Main(Arc<MainWake>),
 }
 
@@ -682,10 +684,12 @@ impl Local {
 
     pub(crate) fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
         let cancelled = Arc::new(AtomicBool::new(false));
-        self.ready.borrow_mut().push_back(Ready::Callback(Callback {
-            cancelled: cancelled.clone(),
-            f: Box::new(callback),
-        }));
+        self.ready
+            .borrow_mut()
+            .push_back(Ready::Callback(Box::new(Callback {
+                cancelled: cancelled.clone(),
+                f: Box::new(callback),
+            })));
         CallbackHandle {
             cancelled,
             task: None,
@@ -745,11 +749,11 @@ impl Local {
     /// registry slot (also stored as the task's tag).
     fn adopt(&self, runnable: Runnable, internal: bool) -> usize {
         let mut tasks = self.tasks.borrow_mut();
-        let key = tasks.next_key();
-        runnable.set_tag(key);
-        tasks.insert(runnable.task_ref(), internal);
+        let tag = tasks.next_tag(internal);
+        runnable.set_tag(tag);
+        tasks.insert(runnable.task_ref());
         self.ready.borrow_mut().push_back(Ready::Task(runnable));
-        key
+        crate::task_map::key_of(tag)
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
@@ -807,7 +811,7 @@ impl Local {
     }
 
     fn run_task(&self, runnable: Runnable) {
-        let key = runnable.tag();
+        let key = crate::task_map::key_of(runnable.tag());
         let previous = self.current_task.replace(Some(key));
         let finished = match self.debug.get() {
             None => coop::with_budget(|| runnable.run()),
@@ -847,7 +851,7 @@ impl Local {
                 Remote::Callback(cancelled, f) => self
                     .ready
                     .borrow_mut()
-                    .push_back(Ready::Callback(Callback { cancelled, f })),
+                    .push_back(Ready::Callback(Box::new(Callback { cancelled, f }))),
                 Remote::Main(marker) => self.ready.borrow_mut().push_back(Ready::Main(marker)),
             }
         }
@@ -936,5 +940,16 @@ impl Local {
             tasks.all_refs().into_iter().for_each(std::mem::forget);
         }
         tasks.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_ready_queue_entry_is_two_words() {
+        assert_eq!(
+            std::mem::size_of::<super::Ready>(),
+            2 * std::mem::size_of::<usize>()
+        );
     }
 }

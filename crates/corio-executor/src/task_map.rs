@@ -1,44 +1,51 @@
 //! The registry of the tasks alive on one loop.
 //!
-//! A slab: each task's slot index travels with the task as its
-//! [`TaskMeta`](corio_core::TaskMeta) tag, so that registering and removing a
-//! task costs a vector write and no hashing, and freed slots are reused last
-//! in, first out, which keeps the slab as small and warm as the number of
-//! live tasks allows.
+//! A slab of task references, one word per slot. Each task carries its slot
+//! in its tag ([`Runnable::set_tag`](corio_core::Runnable::set_tag)), so that
+//! registering and removing a task costs a vector write and no hashing; freed
+//! slots are reused last in, first out, which keeps the slab as small and
+//! warm as the number of live tasks allows. The tag's top bit marks the
+//! loop's internal tasks (`call_at` callbacks), which `all_tasks` does not
+//! list.
 
 use corio_core::TaskRef;
 
+/// The tag bit of internal tasks.
+const INTERNAL: usize = 1 << (usize::BITS - 1);
+
 #[derive(Default)]
 pub(crate) struct TaskMap {
-    slots: Vec<Option<Entry>>,
+    slots: Vec<Option<TaskRef>>,
     free: Vec<usize>,
     len: usize,
 }
 
-struct Entry {
-    task: TaskRef,
-    /// Tasks the loop made for itself (`call_at` callbacks) are not listed
-    /// by `all_tasks`.
-    internal: bool,
+/// The slot of a task with tag `tag`.
+pub(crate) fn key_of(tag: usize) -> usize {
+    tag & !INTERNAL
 }
 
 impl TaskMap {
-    /// The slot the next inserted task will occupy: give it to the task as
-    /// its tag before spawning it.
-    pub(crate) fn next_key(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.slots.len())
+    /// The tag to give the next task to insert: its slot, and whether it is
+    /// internal.
+    pub(crate) fn next_tag(&self, internal: bool) -> usize {
+        let key = self.free.last().copied().unwrap_or(self.slots.len());
+        if internal {
+            key | INTERNAL
+        } else {
+            key
+        }
     }
 
-    /// Registers `task`, whose tag must be [`TaskMap::next_key`].
-    pub(crate) fn insert(&mut self, task: TaskRef, internal: bool) {
-        let key = task.tag();
-        debug_assert_eq!(key, self.next_key(), "a task must be tagged with next_key");
-        let entry = Some(Entry { task, internal });
+    /// Registers `task`, whose tag must come from [`TaskMap::next_tag`].
+    pub(crate) fn insert(&mut self, task: TaskRef) {
+        let key = key_of(task.tag());
         if key == self.slots.len() {
-            self.slots.push(entry);
+            self.slots.push(Some(task));
         } else {
+            debug_assert_eq!(self.free.last(), Some(&key), "tagged with next_tag");
             self.free.pop();
-            self.slots[key] = entry;
+            self.slots[key] = Some(task);
         }
         self.len += 1;
     }
@@ -54,23 +61,18 @@ impl TaskMap {
     }
 
     pub(crate) fn get(&self, key: usize) -> Option<&TaskRef> {
-        self.slots.get(key)?.as_ref().map(|entry| &entry.task)
+        self.slots.get(key)?.as_ref()
     }
 
     pub(crate) fn visible(&self) -> impl Iterator<Item = &TaskRef> {
         self.slots
             .iter()
             .flatten()
-            .filter(|entry| !entry.internal)
-            .map(|entry| &entry.task)
+            .filter(|task| task.tag() & INTERNAL == 0)
     }
 
     pub(crate) fn all_refs(&self) -> Vec<TaskRef> {
-        self.slots
-            .iter()
-            .flatten()
-            .map(|entry| entry.task.clone())
-            .collect()
+        self.slots.iter().flatten().cloned().collect()
     }
 
     pub(crate) fn len(&self) -> usize {
