@@ -103,7 +103,10 @@ struct Vtable {
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) id: TaskId,
-    pub(crate) name: Option<Box<str>>,
+    /// Boxed twice so that the field is one word: most tasks have no name.
+    // A thin pointer keeps the field one word.
+    #[allow(clippy::box_collection)]
+    pub(crate) name: Option<Box<String>>,
     pub(crate) location: &'static Location<'static>,
     /// A word the executor owns (its registry slot); the core never reads it.
     pub(crate) tag: std::sync::atomic::AtomicUsize,

@@ -87,7 +87,9 @@ impl fmt::Display for TaskId {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskMeta {
-    name: Option<Box<str>>,
+    // A thin pointer keeps the field one word.
+    #[allow(clippy::box_collection)]
+    name: Option<Box<String>>,
     location: &'static Location<'static>,
 }
 
@@ -118,7 +120,7 @@ impl TaskMeta {
     /// ```
     pub fn with_name(self, name: impl Into<String>) -> TaskMeta {
         TaskMeta {
-            name: Some(name.into().into_boxed_str()),
+            name: Some(Box::new(name.into())),
             ..self
         }
     }
@@ -459,7 +461,7 @@ impl TaskRef {
     /// assert_eq!(runnable.task_ref().name(), None);
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.raw.meta().name.as_deref()
+        self.raw.meta().name.as_deref().map(String::as_str)
     }
 
     /// Returns where the task was spawned.
@@ -620,7 +622,7 @@ impl<T> Task<T> {
     ///
     /// See [`TaskMeta`].
     pub fn name(&self) -> Option<&str> {
-        self.raw.meta().name.as_deref()
+        self.raw.meta().name.as_deref().map(String::as_str)
     }
 
     /// Lets the task run on without anyone awaiting it; the same as dropping
