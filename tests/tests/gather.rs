@@ -72,6 +72,36 @@ fn gather_polls_only_woken_futures_so_total_work_is_linear() {
     );
 }
 
+/// Gathers `n` futures that are all ready at once (completed promises, which
+/// spend the task's coop budget) and returns how often they were polled.
+fn polls_to_gather_ready(n: usize) -> u64 {
+    corio::run(async move {
+        let polls = Rc::new(Cell::new(0));
+        let futures: Vec<_> = (0..n)
+            .map(|i| {
+                let promise = Promise::new();
+                promise.set_result(i).unwrap();
+                CountPolls {
+                    inner: Box::pin(promise),
+                    polls: polls.clone(),
+                }
+            })
+            .collect();
+        let results = corio::gather(futures).await;
+        assert_eq!(results.len(), n);
+        polls.get()
+    })
+}
+
+#[test]
+fn gather_of_ready_futures_polls_each_once_despite_the_coop_budget() {
+    // The budget lets 128 leaf operations complete per poll of the task; the
+    // futures beyond it must wait for the next poll, not be polled only to
+    // give up and queue themselves again (which made this O(n²)).
+    assert_eq!(polls_to_gather_ready(20_000), 20_000);
+    assert_eq!(polls_to_gather_ready(200_000), 200_000);
+}
+
 #[test]
 fn gather_returns_results_in_argument_order() {
     let results = corio::run(async {
@@ -165,4 +195,23 @@ fn try_gather_macro_first_error_wins() {
     let ok: Result<(u8, &str), &str> =
         corio::run(async { corio::try_gather!(async { Ok(1) }, async { Ok("x") }).await });
     assert_eq!(ok, Ok((1, "x")));
+}
+
+/// Regression: when the coop budget ran out in the middle of a batch, the
+/// next poll finished the batch without looking at the futures woken
+/// meanwhile, whose wake-up had already been spent, and the gather hung.
+#[test]
+fn gather_of_many_sleeps_finishes_across_budget_exhaustion() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outputs = corio::run(corio::gather((0..20_000u64).map(|i| async move {
+            corio::sleep(Duration::from_millis(1 + i % 3)).await;
+            i
+        })));
+        done.send(outputs).unwrap();
+    });
+    let outputs = finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the gather of 20,000 sleeps hung");
+    assert_eq!(outputs, (0..20_000).collect::<Vec<_>>());
 }

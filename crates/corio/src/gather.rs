@@ -7,7 +7,9 @@
 //! the gathering task; each poll of [`Gather`] polls only the futures on that
 //! list. Every future is polled once at the start and then once per wake-up,
 //! so gathering `n` futures costs O(n) polls in total, where polling all of
-//! them on each wake-up (a naive `join_all`) costs O(n²).
+//! them on each wake-up (a naive `join_all`) costs O(n²). When the task runs
+//! out of its cooperative budget, the rest of the woken futures wait for the
+//! next poll rather than being polled only to give up at once.
 //!
 //! The macros [`gather!`](crate::gather!) and
 //! [`try_gather!`](crate::try_gather!) take a fixed, small number of futures of
@@ -21,6 +23,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+
+use corio_core::coop;
 
 /// Runs every future of `futures` concurrently in the calling task and returns
 /// their outputs in the order given (asyncio's `gather`).
@@ -51,6 +55,8 @@ where
     Gather {
         slots: Box::into_pin(slots.into_boxed_slice()),
         children: Vec::new(),
+        batch: Vec::new(),
+        cursor: 0,
         shared: Arc::new(Shared {
             ready: Mutex::new((0..len).collect()),
             parent: Mutex::new(None),
@@ -103,6 +109,10 @@ pub struct Gather<F: Future> {
     slots: Pin<Box<[Slot<F>]>>,
     /// One waker per future, made on the first poll.
     children: Vec<(Arc<ChildWake>, Waker)>,
+    /// The indices taken from the ready list, polled from `cursor` on; a
+    /// poll that runs out of coop budget leaves the rest for the next one.
+    batch: Vec<usize>,
+    cursor: usize,
     shared: Arc<Shared>,
     remaining: usize,
 }
@@ -187,44 +197,70 @@ impl<F: Future> Gather<F> {
                 *parent = Some(cx.waker().clone());
             }
         }
-        // Cleared before the ready list is taken: a wake that lands after
-        // this point queues its index and wakes the parent again.
+        // This poll consumes any pending wake-up: a child wake that lands
+        // from here on queues its index and wakes the task again.
         self.shared.parent_woken.store(false, Ordering::Release);
-        let woken = mem::take(&mut *lock(&self.shared.ready));
-        if self.children.is_empty() && !woken.is_empty() {
-            self.children = (0..self.slots.len())
-                .map(|index| {
-                    let child = Arc::new(ChildWake {
-                        index,
-                        queued: AtomicBool::new(true),
-                        shared: self.shared.clone(),
-                    });
-                    (child.clone(), Waker::from(child))
-                })
-                .collect();
-        }
-        for index in woken {
-            let (child, waker) = &self.children[index];
-            // Cleared before the poll, so that a wake during the poll queues
-            // the future again.
-            child.queued.store(false, Ordering::Release);
-            let mut child_cx = Context::from_waker(waker);
-            let mut slot = crate::pin_slice::get_mut(self.slots.as_mut(), index);
-            let output = match slot.as_mut().project() {
-                SlotProj::Pending { future } => match future.poll(&mut child_cx) {
-                    Poll::Ready(output) => output,
-                    Poll::Pending => continue,
-                },
-                SlotProj::Done { .. } | SlotProj::Taken => continue,
-            };
-            let failed = is_error(&output);
-            slot.set(Slot::Done { output });
-            self.remaining -= 1;
-            if failed {
-                return Some(index);
+        let mut took_ready_list = false;
+        loop {
+            if self.cursor == self.batch.len() {
+                // Take the ready list at most once per poll, so that a future
+                // that wakes itself while polled (a yield) is polled at most
+                // once per poll of the gather.
+                if took_ready_list {
+                    return None;
+                }
+                took_ready_list = true;
+                self.batch.clear();
+                self.cursor = 0;
+                mem::swap(&mut self.batch, &mut *lock(&self.shared.ready));
+                if self.batch.is_empty() {
+                    return None;
+                }
+                if self.children.is_empty() {
+                    self.children = (0..self.slots.len())
+                        .map(|index| {
+                            let child = Arc::new(ChildWake {
+                                index,
+                                queued: AtomicBool::new(true),
+                                shared: self.shared.clone(),
+                            });
+                            (child.clone(), Waker::from(child))
+                        })
+                        .collect();
+                }
+            }
+            while self.cursor < self.batch.len() {
+                if !coop::has_budget_remaining() {
+                    // The task has used its budget: polling more futures now
+                    // would only make each return `Pending` and queue itself
+                    // again, which costs O(n) per poll and O(n²) in all. Keep
+                    // the rest of the batch for the next poll instead.
+                    cx.waker().wake_by_ref();
+                    return None;
+                }
+                let index = self.batch[self.cursor];
+                self.cursor += 1;
+                let (child, waker) = &self.children[index];
+                // Cleared before the poll, so that a wake during the poll
+                // queues the future again.
+                child.queued.store(false, Ordering::Release);
+                let mut child_cx = Context::from_waker(waker);
+                let mut slot = crate::pin_slice::get_mut(self.slots.as_mut(), index);
+                let output = match slot.as_mut().project() {
+                    SlotProj::Pending { future } => match future.poll(&mut child_cx) {
+                        Poll::Ready(output) => output,
+                        Poll::Pending => continue,
+                    },
+                    SlotProj::Done { .. } | SlotProj::Taken => continue,
+                };
+                let failed = is_error(&output);
+                slot.set(Slot::Done { output });
+                self.remaining -= 1;
+                if failed {
+                    return Some(index);
+                }
             }
         }
-        None
     }
 
     fn take_outputs(&mut self) -> Vec<F::Output> {
