@@ -8,7 +8,7 @@
 
 use std::io;
 
-use corio::io::{AsyncReadExt, AsyncWriteExt};
+use corio::io::AsyncWriteExt;
 
 const CONNECTIONS: usize = 50;
 const ROUND_TRIPS: usize = 2_000;
