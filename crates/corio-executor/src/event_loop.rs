@@ -564,6 +564,11 @@ impl std::fmt::Debug for EventLoop {
 impl LoopHandle {
     /// Stops the loop: `run_forever` returns after the current iteration.
     ///
+    /// A stop requested while the loop runs `run_until_complete` does not cut
+    /// that future short; it is kept, and the next `run_forever` runs one
+    /// iteration and returns (asyncio's behaviour for a stop before
+    /// `run_forever`).
+    ///
     /// # Examples
     ///
     /// ```
@@ -774,10 +779,14 @@ impl Local {
     fn run(&self, main: Option<&Arc<MainWake>>, poll_main: &mut dyn FnMut() -> bool) {
         loop {
             self.drain_remote();
+            // `stop` ends `run_forever` only; one that arrives during
+            // `run_until_complete` waits for the next `run_forever`, as in
+            // asyncio, which then runs one iteration and returns.
+            let stoppable = main.is_none();
             if self.ready.borrow().is_empty() {
-                self.maintain(true);
+                self.maintain(true, stoppable);
             } else if self.polls_since_maintenance.get() >= EVENT_INTERVAL {
-                self.maintain(false);
+                self.maintain(false, stoppable);
             }
             let batch = self.ready.borrow().len();
             for _ in 0..batch {
@@ -804,7 +813,7 @@ impl Local {
                     }
                 }
             }
-            if self.shared.stopping.swap(false, Ordering::AcqRel) && main.is_none() {
+            if stoppable && self.shared.stopping.swap(false, Ordering::AcqRel) {
                 return;
             }
         }
@@ -858,8 +867,9 @@ impl Local {
     }
 
     /// Polls the driver and fires due timers. With `idle`, nothing is ready:
-    /// block until the next timer, an IO event or a remote wake-up.
-    fn maintain(&self, idle: bool) {
+    /// block until the next timer, an IO event or a remote wake-up (or not
+    /// at all when a `stop` is pending and `stoppable`).
+    fn maintain(&self, idle: bool, stoppable: bool) {
         self.polls_since_maintenance.set(0);
         let mut timeout = if idle {
             self.idle_timeout()
@@ -871,7 +881,8 @@ impl Local {
             // push that lands after this point sees `notified == false` and
             // unparks the driver.
             self.shared.notified.store(false, Ordering::SeqCst);
-            if !self.shared.injector.is_empty() || self.shared.stopping.load(Ordering::Acquire) {
+            let stop_pending = stoppable && self.shared.stopping.load(Ordering::Acquire);
+            if !self.shared.injector.is_empty() || stop_pending {
                 timeout = Some(Duration::ZERO);
             }
         }
@@ -925,7 +936,11 @@ impl Local {
             }
         }
         self.shared.closed.store(true, Ordering::Release);
-        self.drain_remote();
+        // Work handed over before `closed` was set: drop it here, on the
+        // loop's thread (a spawn resolves as cancelled).
+        while let Some(remote) = self.shared.injector.pop() {
+            drop(remote);
+        }
         self.ready.borrow_mut().clear();
         let mut tasks = self.tasks.borrow_mut();
         if tasks.len() > 0 {

@@ -419,3 +419,25 @@ fn shutdown_ends_even_when_destructors_keep_spawning() {
     let generations = drops.load(Ordering::SeqCst);
     assert!((1..=100).contains(&generations), "{generations}");
 }
+
+#[test]
+fn stop_during_run_until_complete_waits_for_the_next_run_forever() {
+    on_each_driver(|event_loop| {
+        let handle = event_loop.handle();
+        let value = event_loop.run_until_complete(async move {
+            handle.stop();
+            // The stop does not cut this future short.
+            corio_timer::sleep(Duration::from_millis(5)).await;
+            yield_now().await;
+            9
+        });
+        assert_eq!(value, 9);
+        // The pending stop makes the next run_forever run one iteration
+        // (the ready callback) and return, instead of blocking.
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        event_loop.call_soon(move || flag.store(true, Ordering::SeqCst));
+        event_loop.run_forever();
+        assert!(ran.load(Ordering::SeqCst));
+    });
+}
