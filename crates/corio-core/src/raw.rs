@@ -142,10 +142,11 @@ pub(crate) struct RawTask {
     ptr: NonNull<Header>,
 }
 
-// SAFETY: the state word and the waker slot are synchronized by the protocol
-// above; the scheduler hook is `Send + Sync`; metadata is immutable. For
-// futures that are not `Send`, `spawn_unchecked`'s contract keeps every access
-// to the future on its owner thread.
+// The state word and the waker slot are synchronized by the protocol above;
+// the scheduler hook is `Send + Sync`; metadata is immutable. For futures that
+// are not `Send`, `spawn_unchecked`'s contract keeps every access to the
+// future on its owner thread.
+// SAFETY: as argued just above.
 unsafe impl Send for RawTask {}
 // SAFETY: as for `Send`; every `&self` method is a synchronized state
 // transition or a read of immutable metadata.
@@ -194,12 +195,13 @@ impl RawTask {
     }
 
     pub(crate) fn meta(&self) -> &Meta {
-        // SAFETY: `ptr` points to the start of a live `Cell<F, S>` (the header
-        // is its first field) and carries the provenance of the whole
-        // allocation; `Cell::meta` sits at `META_OFFSET` for every `F` and
-        // `S` (see there). The metadata is initialised at spawn, only read
-        // afterwards (its one mutable word is atomic), and lives as long as
-        // the cell, which this reference keeps alive.
+        // `ptr` points to the start of a live `Cell<F, S>` (the header is its
+        // first field) and carries the provenance of the whole allocation;
+        // `Cell::meta` sits at `META_OFFSET` for every `F` and `S` (see
+        // there). The metadata is initialised at spawn, only read afterwards
+        // (its one mutable word is atomic), and lives as long as the cell,
+        // which this reference keeps alive.
+        // SAFETY: the offset and the lifetime are argued just above.
         unsafe {
             &*self
                 .ptr
@@ -280,11 +282,12 @@ impl RawTask {
                 return true;
             }
         }
-        // SAFETY: `JOIN_WAKER` is clear and we hold `JOIN_INTEREST`: nobody
-        // else reads or writes the slot.
-        header
-            .join_waker
-            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
+        // `JOIN_WAKER` is clear and we hold `JOIN_INTEREST`: nobody else
+        // reads or writes the slot.
+        header.join_waker.with_mut(|slot| {
+            // SAFETY: the slot is ours alone, as said above.
+            unsafe { *slot = Some(waker.clone()) }
+        });
         if header.state.set_join_waker().is_ok() {
             return false;
         }

@@ -550,6 +550,7 @@ fn debug_task(f: &mut fmt::Formatter<'_>, kind: &str, raw: &RawTask) -> fmt::Res
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>(_: T) {}
+/// // SAFETY: the runnable stays on this thread (it is never run).
 /// let (_runnable, task) = unsafe {
 ///     corio_core::spawn_unchecked(async { std::rc::Rc::new(1) }, drop, corio_core::TaskMeta::new(std::panic::Location::caller()))
 /// };

@@ -734,15 +734,16 @@ impl Local {
         F::Output: 'static,
     {
         let shared = self.shared.clone();
-        // SAFETY: `spawn_unchecked` needs the runnable, and so the future, to
-        // be run and dropped only on this thread. The runnable goes to this
-        // loop's ready queue; wakes from other threads go through the
-        // injector, which only this loop drains, on this thread (`Local` is
-        // not `Send`). The task map keeps a reference to the task until it has
+        // `spawn_unchecked` needs the runnable, and so the future, to be run
+        // and dropped only on this thread. The runnable goes to this loop's
+        // ready queue; wakes from other threads go through the injector,
+        // which only this loop drains, on this thread (`Local` is not
+        // `Send`). The task map keeps a reference to the task until it has
         // finished, and `shutdown` cancels and runs every task here before the
         // loop is closed, so the future is never dropped elsewhere; after
         // `closed` is set, runnables dropped on other threads belong to
         // finished tasks whose futures are gone.
+        // SAFETY: the contract of `spawn_unchecked` holds, as argued above.
         let (runnable, task) = unsafe {
             corio_core::spawn_unchecked(future, move |runnable| shared.schedule(runnable), meta)
         };
