@@ -40,22 +40,9 @@ impl<S: Source> Registered<S> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut operation: impl FnMut(&S) -> io::Result<R>,
+        operation: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let permit = ready!(coop::poll_proceed(cx));
-        loop {
-            let event = ready!(self.registration.poll_ready(cx, direction))?;
-            match operation(self.get_ref()) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.registration.clear_readiness(event);
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => {
-                    permit.made_progress();
-                    return Poll::Ready(result);
-                }
-            }
-        }
+        self.poll_operation(cx, direction, operation, |_| false)
     }
 
     /// Like [`poll_io`](Self::poll_io) for a byte-stream read or write of up
@@ -73,8 +60,22 @@ impl<S: Source> Registered<S> {
         cx: &mut Context<'_>,
         direction: Direction,
         requested: usize,
-        mut operation: impl FnMut(&S) -> io::Result<usize>,
+        operation: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        self.poll_operation(cx, direction, operation, |&moved| {
+            moved > 0 && moved < requested
+        })
+    }
+
+    /// The loop behind both: `drained` says whether a successful result
+    /// shows that the socket has nothing more for `direction`.
+    fn poll_operation<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut operation: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
         let permit = ready!(coop::poll_proceed(cx));
         loop {
             let event = ready!(self.registration.poll_ready(cx, direction))?;
@@ -84,10 +85,8 @@ impl<S: Source> Registered<S> {
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 result => {
-                    if let Ok(moved) = result {
-                        if moved > 0 && moved < requested {
-                            self.registration.clear_readiness(event.edge_only());
-                        }
+                    if result.as_ref().is_ok_and(&drained) {
+                        self.registration.clear_readiness(event.edge_only());
                     }
                     permit.made_progress();
                     return Poll::Ready(result);
