@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use corio::Promise;
+use corio_tests::DropCounter;
 
 /// Counts how often the wrapped future is polled.
 struct CountPolls<F> {
@@ -137,14 +138,6 @@ fn gather_macro_runs_futures_concurrently_and_keeps_order() {
         .await
     });
     assert_eq!((a, b, c), ("a", 2, 3.0));
-}
-
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[test]
