@@ -23,8 +23,16 @@ pub(crate) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
     CURRENT.with(|current| f(current.borrow().as_deref()))
 }
 
-pub(crate) fn loop_is_running() -> bool {
-    RUNNING.with(Cell::get)
+/// Panics with a message that says so when a loop already runs on this
+/// thread: loops cannot be nested.
+pub(crate) fn assert_no_loop_running() {
+    if RUNNING.with(Cell::get) {
+        panic!(
+            "cannot run a corio event loop: a loop is already running on this thread \
+             (corio::run, block_on and run_until_complete cannot be nested; \
+             await the future instead)"
+        );
+    }
 }
 
 /// Makes `local` the current loop until the guard drops.

@@ -191,18 +191,11 @@ impl Wake for MainWake {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        let queued_locally = crate::context::with_local(|local| match local {
-            Some(local) if Arc::ptr_eq(&local.shared, &self.shared) => {
-                local
-                    .ready
-                    .borrow_mut()
-                    .push_back(Ready::Main(self.clone()));
-                true
-            }
-            _ => false,
+        let queued = self.shared.on_this_loop(self.clone(), |local, main| {
+            local.ready.borrow_mut().push_back(Ready::Main(main))
         });
-        if !queued_locally {
-            self.shared.push_remote(Remote::Main(self.clone()));
+        if let Err(main) = queued {
+            self.shared.push_remote(Remote::Main(main));
         }
     }
 }
@@ -230,16 +223,25 @@ impl Shared {
 
     /// The schedule hook of every task of this loop.
     pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable) {
-        let runnable = crate::context::with_local(|local| match local {
-            Some(local) if Arc::ptr_eq(&local.shared, self) => {
-                local.ready.borrow_mut().push_back(Ready::Task(runnable));
-                None
-            }
-            _ => Some(runnable),
+        let queued = self.on_this_loop(runnable, |local, runnable| {
+            local.ready.borrow_mut().push_back(Ready::Task(runnable))
         });
-        if let Some(runnable) = runnable {
+        if let Err(runnable) = queued {
             self.push_remote(Remote::Wake(runnable));
         }
+    }
+
+    /// Runs `on_loop` with `value` when this thread is running this loop;
+    /// otherwise gives `value` back, for the injection queue.
+    fn on_this_loop<T, R>(
+        self: &Arc<Self>,
+        value: T,
+        on_loop: impl FnOnce(&Local, T) -> R,
+    ) -> Result<R, T> {
+        crate::context::with_local(|local| match local {
+            Some(local) if Arc::ptr_eq(&local.shared, self) => Ok(on_loop(local, value)),
+            _ => Err(value),
+        })
     }
 
     fn push_remote(&self, remote: Remote) {
@@ -631,15 +633,15 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        crate::context::with_local(|local| match local {
-            Some(local) if Arc::ptr_eq(&local.shared, &self.shared) => {
+        let spawned = self
+            .shared
+            .on_this_loop((future, meta), |local, (future, meta)| {
                 local.spawn_send(future, meta)
-            }
-            _ => {
-                let (runnable, task) = self.shared.spawn_task(future, meta);
-                self.shared.push_remote(Remote::Spawn(runnable));
-                task
-            }
+            });
+        spawned.unwrap_or_else(|(future, meta)| {
+            let (runnable, task) = self.shared.spawn_task(future, meta);
+            self.shared.push_remote(Remote::Spawn(runnable));
+            task
         })
     }
 }
@@ -669,13 +671,7 @@ pub(crate) struct RunningGuard {
 
 impl Local {
     fn enter_running(self: &std::rc::Rc<Self>) -> RunningGuard {
-        if crate::context::loop_is_running() {
-            panic!(
-                "cannot run a corio event loop: a loop is already running on this thread \
-                 (corio::run, block_on and run_until_complete cannot be nested; \
-                 await the future instead)"
-            );
-        }
+        crate::context::assert_no_loop_running();
         self.enter(true)
     }
 

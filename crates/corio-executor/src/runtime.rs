@@ -88,12 +88,9 @@ impl Runtime {
     /// assert_eq!(runtime.block_on(async { 7 }), 7);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if crate::context::loop_is_running() {
-            panic!(
-                "cannot run a corio event loop: a loop is already running on this thread \
-                 (Runtime::block_on cannot be nested; await the future instead)"
-            );
-        }
+        // Checked before the `RefCell` is borrowed, so that a nested call
+        // gets this message rather than a borrow error.
+        crate::context::assert_no_loop_running();
         self.event_loop.borrow_mut().run_until_complete(future)
     }
 
