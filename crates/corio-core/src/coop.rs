@@ -16,6 +16,10 @@ use std::cell::Cell;
 use std::task::{Context, Poll};
 
 /// The number of leaf operations a task may complete in one poll.
+///
+/// ```
+/// assert_eq!(corio_core::coop::BUDGET, 128);
+/// ```
 pub const BUDGET: u8 = 128;
 
 thread_local! {

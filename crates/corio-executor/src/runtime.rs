@@ -11,6 +11,11 @@ use corio_timer::Clock;
 use crate::event_loop::{EventLoop, LoopHandle};
 
 /// The slow-poll threshold that `CORIO_DEBUG=1` and `debug(true)` turn on.
+///
+/// ```
+/// let event_loop = corio_executor::EventLoop::new().unwrap();
+/// event_loop.set_slow_poll_threshold(Some(corio_executor::DEFAULT_SLOW_POLL_THRESHOLD));
+/// ```
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// Reads `CORIO_DEBUG`: any value but empty or `0` turns debug mode on.

@@ -91,12 +91,33 @@ pub use corio_macros::test;
 pub use streams::{open_connection, start_server};
 
 /// Task spawning with options.
+///
+/// ```
+/// let name = corio::run(async {
+///     corio::task::Builder::new()
+///         .name("fetcher")
+///         .spawn(async { corio::current_task().unwrap().name().map(String::from) })
+///         .await
+///         .unwrap()
+/// });
+/// assert_eq!(name.as_deref(), Some("fetcher"));
+/// ```
 pub mod task {
     pub use corio_executor::task::Builder;
     pub use corio_executor::{CallbackHandle, YieldNow};
 }
 
 /// Time: sleeps, timeouts, intervals and the loop's clock.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let outcome = corio::run(corio::time::timeout(
+///     Duration::from_millis(5),
+///     std::future::pending::<()>(),
+/// ));
+/// assert!(outcome.is_err(), "the inner future is dropped on expiry");
+/// ```
 pub mod time {
     pub use corio_timer::{
         interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval, Sleep,
@@ -105,6 +126,12 @@ pub mod time {
 }
 
 /// Runtime configuration.
+///
+/// ```
+/// let runtime = corio::Runtime::builder().current_thread().debug(true).build().unwrap();
+/// assert_eq!(runtime.block_on(async { 1 }), 1);
+/// assert_eq!(corio::runtime::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
+/// ```
 pub mod runtime {
     pub use corio_executor::{Builder, DEFAULT_SLOW_POLL_THRESHOLD};
 }
