@@ -44,7 +44,13 @@
 //!   that created it (`Wake::Submit`, `Cancel::Submit`,
 //!   `AfterPending::Reschedule`); the caller keeps its own reference until the
 //!   scheduler returns, so the cell outlives the call even if the scheduler
-//!   runs the task to completion inline.
+//!   runs the task to completion inline. Two releases are folded into the
+//!   transition they follow, to save an atomic operation each: the runner
+//!   releases its reference with `COMPLETE` when the completion needs the
+//!   cell no more (no joiner to wake, no stored output to drop), and the
+//!   `Task` releases its reference with `JOIN_INTEREST` when it has nothing
+//!   left to clean up (the output it owned is dropped first, its waker slot
+//!   is empty). Whoever releases the last reference deallocates.
 //!
 //! # Why the safe API is sound
 //!
@@ -68,8 +74,8 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use crate::error::TaskError;
 use crate::loom::UnsafeCell;
 use crate::state::{
-    AfterPending, Cancel, Completion, DropJoin, Release, Snapshot, StartRun, State, TryComplete,
-    Wake, COMPLETE, JOIN_WAKER,
+    AfterPending, Cancel, Completed, Completion, DropJoin, Release, Snapshot, StartRun, State,
+    TryComplete, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER,
 };
 use crate::task::{Runnable, TaskId};
 
@@ -315,16 +321,37 @@ impl RawTask {
         output
     }
 
-    /// Gives up the join interest (the `Task` is dropped or detached), and
-    /// drops the output or the join waker, whichever the `Task` now owns.
+    /// Gives up the join interest (the `Task` is dropped or detached) and
+    /// the `Task`'s reference, dropping the output or the join waker,
+    /// whichever the `Task` owns.
     ///
-    /// Only the holder of `JOIN_INTEREST` may call this, once.
-    pub(crate) fn drop_join_interest(&self) {
-        let header = self.header();
-        match header.state.drop_join_interest() {
+    /// Only the holder of `JOIN_INTEREST` may call this, once, with the
+    /// reference that goes with it.
+    fn release_join_interest(self) {
+        let this = ManuallyDrop::new(self);
+        let header = this.header();
+        let seen = header.state.load();
+        let output_gone = seen.is(COMPLETE);
+        if output_gone {
+            // SAFETY: the vtable matches the cell; the task completed while
+            // we held `JOIN_INTEREST`, so the output is ours to drop.
+            unsafe { (header.vtable.drop_output)(this.ptr) };
+        }
+        // With `JOIN_WAKER` clear the slot is ours alone (see the protocol),
+        // and only we ever set that bit again.
+        let slot_empty = !seen.is(JOIN_WAKER)
+            // SAFETY: as said just above.
+            && header.join_waker.with(|slot| unsafe { (*slot).is_none() });
+        match header.state.drop_join_interest(output_gone, slot_empty) {
+            DropJoin::Released(Release::Released) => return,
+            DropJoin::Released(Release::Dealloc) => {
+                // SAFETY: that was the last reference; the vtable matches.
+                unsafe { (header.vtable.dealloc)(this.ptr) };
+                return;
+            }
             // SAFETY: the vtable matches the cell; the task is complete and
             // the completer left the output to the join handle.
-            DropJoin::DropOutput => unsafe { (header.vtable.drop_output)(self.ptr) },
+            DropJoin::DropOutput => unsafe { (header.vtable.drop_output)(this.ptr) },
             DropJoin::DropWaker => {
                 // SAFETY: `JOIN_WAKER` and `JOIN_INTEREST` are now clear, so
                 // the completer will not read the slot; only we wrote it.
@@ -332,6 +359,38 @@ impl RawTask {
                 drop(waker);
             }
         }
+        // The `Task`'s reference, which the transition did not release.
+        drop(ManuallyDrop::into_inner(this));
+    }
+}
+
+/// The `Task` handle's reference: it holds `JOIN_INTEREST`, and dropping it
+/// gives that up together with the reference, in one transition when it can.
+pub(crate) struct JoinRef {
+    raw: ManuallyDrop<RawTask>,
+}
+
+impl JoinRef {
+    pub(crate) fn new(raw: RawTask) -> JoinRef {
+        JoinRef {
+            raw: ManuallyDrop::new(raw),
+        }
+    }
+}
+
+impl std::ops::Deref for JoinRef {
+    type Target = RawTask;
+
+    fn deref(&self) -> &RawTask {
+        &self.raw
+    }
+}
+
+impl Drop for JoinRef {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is never used again: this is `drop`.
+        let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
+        raw.release_join_interest();
     }
 }
 
@@ -411,8 +470,8 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) -> bool {
     match task.header().state.start_run() {
         StartRun::Poll => {}
         StartRun::Cancel => {
-            // SAFETY: we hold `RUNNING`.
-            unsafe { finish_cancelled::<F, S>(&task) };
+            // SAFETY: we hold `RUNNING` and the reference.
+            unsafe { finish_cancelled::<F, S>(task) };
             return true;
         }
     }
@@ -440,19 +499,19 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) -> bool {
                 false
             }
             AfterPending::Cancel => {
-                // SAFETY: we still hold `RUNNING`.
-                unsafe { finish_cancelled::<F, S>(&task) };
+                // SAFETY: we still hold `RUNNING` and the reference.
+                unsafe { finish_cancelled::<F, S>(task) };
                 true
             }
         },
         Ok(Poll::Ready(output)) => {
-            // SAFETY: we hold `RUNNING`.
-            unsafe { finish::<F, S>(&task, Ok(output)) };
+            // SAFETY: we hold `RUNNING` and the reference.
+            unsafe { finish::<F, S>(task, Ok(output)) };
             true
         }
         Err(payload) => {
-            // SAFETY: we hold `RUNNING`.
-            unsafe { finish::<F, S>(&task, Err(TaskError::Panicked(payload))) };
+            // SAFETY: we hold `RUNNING` and the reference.
+            unsafe { finish::<F, S>(task, Err(TaskError::Panicked(payload))) };
             true
         }
     }
@@ -465,8 +524,8 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) -> bool {
 unsafe fn cancel_run<F: Future, S>(ptr: NonNull<Header>) {
     let task = RawTask { ptr };
     task.header().state.start_cancel_run();
-    // SAFETY: we hold `RUNNING`.
-    unsafe { finish_cancelled::<F, S>(&task) };
+    // SAFETY: we hold `RUNNING` and the reference.
+    unsafe { finish_cancelled::<F, S>(task) };
 }
 
 /// Drops the future in place, catching a panic from its destructor.
@@ -481,14 +540,16 @@ unsafe fn drop_future<F: Future, S>(task: &RawTask) -> Result<(), Box<dyn Any + 
     }))
 }
 
-/// Finishes a task whose poll returned or panicked.
+/// Finishes a task whose poll returned or panicked, releasing the runner's
+/// reference.
 ///
 /// # Safety
 ///
-/// The caller holds `RUNNING` on a live `Cell<F, S>`.
-unsafe fn finish<F: Future, S>(task: &RawTask, output: Result<F::Output, TaskError>) {
+/// The caller holds `RUNNING` on a live `Cell<F, S>`, and `task` is its
+/// reference.
+unsafe fn finish<F: Future, S>(task: RawTask, output: Result<F::Output, TaskError>) {
     // SAFETY: we hold `RUNNING`.
-    let output = match (unsafe { drop_future::<F, S>(task) }, output) {
+    let output = match (unsafe { drop_future::<F, S>(&task) }, output) {
         (Ok(()), output) => output,
         (Err(payload), Ok(value)) => {
             drop_quietly(value);
@@ -501,49 +562,81 @@ unsafe fn finish<F: Future, S>(task: &RawTask, output: Result<F::Output, TaskErr
         }
     };
     // SAFETY: we hold `RUNNING`.
-    drop(unsafe { replace_stage::<F, S>(task.ptr, Stage::Finished(output)) });
-    let completion = match task.header().state.try_complete() {
-        TryComplete::Completed(completion) => completion,
+    let output_gone = unsafe { store_output::<F, S>(&task, output) };
+    let completed = match task.header().state.try_complete(output_gone) {
+        TryComplete::Completed(completed) => completed,
         TryComplete::CancelRequested => {
-            // SAFETY: nothing changed; we still hold `RUNNING`.
-            let superseded = unsafe {
-                replace_stage::<F, S>(task.ptr, Stage::Finished(Err(TaskError::Cancelled)))
-            };
-            drop_quietly(superseded);
-            task.header().state.complete_cancelled()
+            if !output_gone {
+                // SAFETY: nothing changed; we still hold `RUNNING`.
+                let superseded = unsafe {
+                    replace_stage::<F, S>(task.ptr, Stage::Finished(Err(TaskError::Cancelled)))
+                };
+                drop_quietly(superseded);
+            }
+            task.header().state.complete_cancelled(output_gone)
         }
     };
-    // SAFETY: the completing transition returned `completion`.
-    unsafe { complete::<F, S>(task, completion) };
+    // SAFETY: the completing transition returned `completed`.
+    unsafe { settle::<F, S>(task, completed) };
 }
 
-/// Drops the future of a cancelled task and completes it as cancelled.
+/// Drops the future of a cancelled task and completes it as cancelled,
+/// releasing the runner's reference.
 ///
 /// # Safety
 ///
-/// The caller holds `RUNNING` on a live `Cell<F, S>`, with `CANCELLED` set.
-unsafe fn finish_cancelled<F: Future, S>(task: &RawTask) {
+/// The caller holds `RUNNING` on a live `Cell<F, S>`, with `CANCELLED` set,
+/// and `task` is its reference.
+unsafe fn finish_cancelled<F: Future, S>(task: RawTask) {
     // SAFETY: we hold `RUNNING`.
-    let output = match unsafe { drop_future::<F, S>(task) } {
+    let output = match unsafe { drop_future::<F, S>(&task) } {
         Ok(()) => Err(TaskError::Cancelled),
         Err(payload) => Err(TaskError::Panicked(payload)),
     };
     // SAFETY: we hold `RUNNING`.
-    drop(unsafe { replace_stage::<F, S>(task.ptr, Stage::Finished(output)) });
-    let completion = task.header().state.complete_cancelled();
-    // SAFETY: the completing transition returned `completion`.
-    unsafe { complete::<F, S>(task, completion) };
+    let output_gone = unsafe { store_output::<F, S>(&task, output) };
+    let completed = task.header().state.complete_cancelled(output_gone);
+    // SAFETY: the completing transition returned `completed`.
+    unsafe { settle::<F, S>(task, completed) };
 }
 
-/// Performs the effect the completing transition asked for.
+/// Stores the output in the stage, or drops it right away when nobody holds
+/// join interest (which is never taken back); returns `true` in that case.
 ///
 /// # Safety
 ///
-/// `task` is a live `Cell<F, S>` that this thread just completed with the
-/// transition that returned `completion`.
-unsafe fn complete<F: Future, S>(task: &RawTask, completion: Completion) {
+/// The caller holds `RUNNING` on a live `Cell<F, S>` whose future is gone.
+unsafe fn store_output<F: Future, S>(task: &RawTask, output: Result<F::Output, TaskError>) -> bool {
+    if task.header().state.load().is(JOIN_INTEREST) {
+        // SAFETY: we hold `RUNNING`.
+        drop(unsafe { replace_stage::<F, S>(task.ptr, Stage::Finished(output)) });
+        false
+    } else {
+        drop_quietly(output);
+        true
+    }
+}
+
+/// Performs what the completing transition left to do, and releases the
+/// runner's reference unless the transition already did.
+///
+/// # Safety
+///
+/// `task` is the runner's reference to a live `Cell<F, S>` that this thread
+/// just completed with the transition that returned `completed`.
+unsafe fn settle<F: Future, S>(task: RawTask, completed: Completed) {
+    let completion = match completed {
+        Completed::Released(release) => {
+            let task = ManuallyDrop::new(task);
+            if release == Release::Dealloc {
+                // SAFETY: the transition released the last reference.
+                unsafe { dealloc::<F, S>(task.ptr) };
+            }
+            return;
+        }
+        Completed::Then(completion) => completion,
+    };
     match completion {
-        Completion::Nothing => {}
         Completion::DropOutput => {
             // SAFETY: no join interest was left when we completed, so the
             // output is ours to drop.
@@ -564,6 +657,7 @@ unsafe fn complete<F: Future, S>(task: &RawTask, completion: Completion) {
             drop_quietly(woken);
         }
     }
+    drop(task);
 }
 
 /// # Safety

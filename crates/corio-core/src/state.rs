@@ -119,13 +119,13 @@ pub(crate) enum AfterPending {
     Cancel,
 }
 
-/// Whether the runner may store the output it has, or must store a
+/// Whether the runner may keep the output it has, or must store a
 /// cancellation instead.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum TryComplete {
     /// The task is `COMPLETE` with the stored output.
-    Completed(Completion),
+    Completed(Completed),
     /// Cancellation was requested while running; nothing changed. The runner
     /// replaces the output with `Cancelled` and calls
     /// [`State::complete_cancelled`].
@@ -135,13 +135,23 @@ pub(crate) enum TryComplete {
 /// What the runner does right after setting `COMPLETE`.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Completed {
+    /// Nothing was left to do, so the runner's reference was released in the
+    /// same transition; it deallocates if that was the last one.
+    Released(Release),
+    /// The runner still holds its reference: it performs the completion,
+    /// then releases the reference.
+    Then(Completion),
+}
+
+/// The completion work that needs the cell after `COMPLETE` is set.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Completion {
     /// Nobody holds join interest: the runner drops the output now.
     DropOutput,
     /// The `Task` registered a waker: the runner wakes it (by reference).
     WakeJoiner,
-    /// The `Task` is alive but not waiting; it finds `COMPLETE` when polled.
-    Nothing,
 }
 
 /// What a wake (by reference) asks of the waker.
@@ -173,10 +183,15 @@ pub(crate) enum Cancel {
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum DropJoin {
-    /// The task was complete: the `Task` owns the output and drops it.
+    /// Nothing was left for the `Task` to clean up, so its reference was
+    /// released in the same transition; it deallocates if that was the last.
+    Released(Release),
+    /// The task was complete: the `Task` owns the output, drops it, then
+    /// releases its reference.
     DropOutput,
     /// The task was not complete; `JOIN_WAKER` was cleared with
-    /// `JOIN_INTEREST`, so the `Task` owns the waker slot and may empty it.
+    /// `JOIN_INTEREST`, so the `Task` owns the waker slot, empties it, then
+    /// releases its reference.
     DropWaker,
 }
 
@@ -268,25 +283,27 @@ impl State {
         })
     }
 
-    /// `RUNNING` to `COMPLETE` unless cancellation was requested.
-    pub(crate) fn try_complete(&self) -> TryComplete {
+    /// `RUNNING` to `COMPLETE` unless cancellation was requested. With
+    /// `output_gone` the runner has already dropped the output (it saw that
+    /// nobody holds join interest, which is never taken back).
+    pub(crate) fn try_complete(&self, output_gone: bool) -> TryComplete {
         self.update(|s| {
             debug_assert!(s.is(RUNNING) && !s.is(COMPLETE), "{s:?}");
             if s.is(CANCELLED) {
                 return (TryComplete::CancelRequested, None);
             }
-            let next = (s.0 & !(RUNNING | NOTIFIED)) | COMPLETE;
-            (TryComplete::Completed(completion(s)), Some(next))
+            let (completed, next) = completing(s, COMPLETE, output_gone);
+            (TryComplete::Completed(completed), Some(next))
         })
     }
 
     /// `RUNNING` to `COMPLETE | CANCELLED`, after the runner stored the
-    /// cancellation as the output.
-    pub(crate) fn complete_cancelled(&self) -> Completion {
+    /// cancellation as the output (or dropped it, with `output_gone`).
+    pub(crate) fn complete_cancelled(&self, output_gone: bool) -> Completed {
         self.update(|s| {
             debug_assert!(s.is(RUNNING) && !s.is(COMPLETE), "{s:?}");
-            let next = (s.0 & !(RUNNING | NOTIFIED)) | COMPLETE | CANCELLED;
-            (completion(s), Some(next))
+            let (completed, next) = completing(s, COMPLETE | CANCELLED, output_gone);
+            (completed, Some(next))
         })
     }
 
@@ -348,12 +365,22 @@ impl State {
         })
     }
 
-    /// The `Task` handle gives up the output (it is dropped or detached).
-    pub(crate) fn drop_join_interest(&self) -> DropJoin {
+    /// The `Task` handle gives up join interest (it is dropped or detached)
+    /// and, when nothing is left for it to clean up, its reference too. With
+    /// `output_gone` it saw `COMPLETE` and already dropped the output; with
+    /// `slot_empty` it saw `JOIN_WAKER` clear and its waker slot empty.
+    pub(crate) fn drop_join_interest(&self, output_gone: bool, slot_empty: bool) -> DropJoin {
         self.update(|s| {
             debug_assert!(s.is(JOIN_INTEREST), "{s:?}");
+            let releasing = (s.0 & !JOIN_INTEREST) - REF_ONE;
             if s.is(COMPLETE) {
+                if output_gone {
+                    return (DropJoin::Released(release_of(s)), Some(releasing));
+                }
                 return (DropJoin::DropOutput, Some(s.0 & !JOIN_INTEREST));
+            }
+            if slot_empty && !s.is(JOIN_WAKER) {
+                return (DropJoin::Released(release_of(s)), Some(releasing));
             }
             (
                 DropJoin::DropWaker,
@@ -372,23 +399,36 @@ impl State {
 
     /// Releases one reference.
     pub(crate) fn ref_dec(&self) -> Release {
-        let previous = Snapshot(self.word.fetch_sub(REF_ONE, Ordering::AcqRel));
-        debug_assert!(previous.ref_count() > 0, "{previous:?}");
-        if previous.ref_count() == 1 {
-            Release::Dealloc
-        } else {
-            Release::Released
-        }
+        release_of(Snapshot(self.word.fetch_sub(REF_ONE, Ordering::AcqRel)))
     }
 }
 
-fn completion(s: Snapshot) -> Completion {
-    if !s.is(JOIN_INTEREST) {
-        Completion::DropOutput
+/// The outcome and new word of a completing transition from `s` that sets
+/// `bits`: the runner's reference is released in the same step unless the
+/// completion still needs the cell (to wake the joiner, or to drop an output
+/// nobody wants that is still stored).
+fn completing(s: Snapshot, bits: usize, output_gone: bool) -> (Completed, usize) {
+    let next = (s.0 & !(RUNNING | NOTIFIED)) | bits;
+    let work = if !s.is(JOIN_INTEREST) {
+        (!output_gone).then_some(Completion::DropOutput)
     } else if s.is(JOIN_WAKER) {
-        Completion::WakeJoiner
+        Some(Completion::WakeJoiner)
     } else {
-        Completion::Nothing
+        None
+    };
+    match work {
+        Some(completion) => (Completed::Then(completion), next),
+        None => (Completed::Released(release_of(s)), next - REF_ONE),
+    }
+}
+
+/// Whether releasing one reference from `s` releases the last.
+fn release_of(s: Snapshot) -> Release {
+    debug_assert!(s.ref_count() > 0, "{s:?}");
+    if s.ref_count() == 1 {
+        Release::Dealloc
+    } else {
+        Release::Released
     }
 }
 
@@ -442,7 +482,11 @@ mod tests {
         assert_eq!(state.cancel(), Cancel::Submit);
         assert_eq!(state.load().ref_count(), 2);
         assert_eq!(state.start_run(), StartRun::Cancel);
-        assert_eq!(state.complete_cancelled(), Completion::Nothing);
+        assert_eq!(
+            state.complete_cancelled(false),
+            Completed::Released(Release::Released)
+        );
+        assert_eq!(state.load().ref_count(), 1);
         assert_eq!(state.cancel(), Cancel::AlreadyComplete);
     }
 
@@ -451,28 +495,88 @@ mod tests {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(state.cancel(), Cancel::Requested);
-        assert_eq!(state.try_complete(), TryComplete::CancelRequested);
-        assert_eq!(state.complete_cancelled(), Completion::Nothing);
+        assert_eq!(state.try_complete(false), TryComplete::CancelRequested);
+        assert_eq!(
+            state.complete_cancelled(false),
+            Completed::Released(Release::Released)
+        );
         assert!(state.load().is(COMPLETE | CANCELLED));
+    }
+
+    /// A task whose join handle left (with nothing to clean up) before its
+    /// first poll started.
+    fn detached_and_running() -> State {
+        let state = State::new();
+        assert_eq!(
+            state.drop_join_interest(false, true),
+            DropJoin::Released(Release::Released)
+        );
+        assert_eq!(state.start_run(), StartRun::Poll);
+        state
+    }
+
+    /// A task that completed while its join handle was alive and not waiting.
+    fn completed_before_the_join() -> State {
+        let state = State::new();
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert_eq!(
+            state.try_complete(false),
+            TryComplete::Completed(Completed::Released(Release::Released))
+        );
+        state
     }
 
     #[test]
     fn the_output_goes_to_whoever_sees_the_other_side_finished() {
-        let state = State::new();
-        assert_eq!(state.drop_join_interest(), DropJoin::DropWaker);
-        assert_eq!(state.start_run(), StartRun::Poll);
+        // The join handle left first: the runner drops the output.
+        let state = detached_and_running();
         assert_eq!(
-            state.try_complete(),
-            TryComplete::Completed(Completion::DropOutput)
+            state.try_complete(false),
+            TryComplete::Completed(Completed::Then(Completion::DropOutput))
+        );
+        assert_eq!(state.ref_dec(), Release::Dealloc);
+
+        // The runner finished first: the join handle owns the output.
+        let state = completed_before_the_join();
+        assert_eq!(state.drop_join_interest(false, true), DropJoin::DropOutput);
+        assert_eq!(state.ref_dec(), Release::Dealloc);
+    }
+
+    #[test]
+    fn a_release_folded_into_a_transition_can_be_the_last() {
+        // A runner that already dropped an unwanted output releases its
+        // reference, the last one, with `COMPLETE`.
+        let state = detached_and_running();
+        assert_eq!(
+            state.try_complete(true),
+            TryComplete::Completed(Completed::Released(Release::Dealloc))
         );
 
+        // A join handle that dropped the output releases the last reference
+        // with its interest.
+        let state = completed_before_the_join();
+        assert_eq!(
+            state.drop_join_interest(true, true),
+            DropJoin::Released(Release::Dealloc)
+        );
+    }
+
+    #[test]
+    fn a_registered_join_waker_keeps_the_references_until_used() {
         let state = State::new();
+        assert_eq!(state.set_join_waker(), Ok(()));
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(
-            state.try_complete(),
-            TryComplete::Completed(Completion::Nothing)
+            state.try_complete(false),
+            TryComplete::Completed(Completed::Then(Completion::WakeJoiner))
         );
-        assert_eq!(state.drop_join_interest(), DropJoin::DropOutput);
+        assert_eq!(state.load().ref_count(), 2);
+
+        // A join handle with a waker in its slot must empty it itself.
+        let state = State::new();
+        assert_eq!(state.set_join_waker(), Ok(()));
+        assert_eq!(state.drop_join_interest(false, false), DropJoin::DropWaker);
+        assert_eq!(state.load().ref_count(), 2);
     }
 
     #[test]
@@ -480,11 +584,10 @@ mod tests {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(
-            state.try_complete(),
-            TryComplete::Completed(Completion::Nothing)
+            state.try_complete(false),
+            TryComplete::Completed(Completed::Released(Release::Released))
         );
         assert_eq!(state.wake_by_ref(), Wake::Nothing);
-        assert_eq!(state.ref_dec(), Release::Released);
         assert_eq!(state.ref_dec(), Release::Dealloc);
     }
 }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use crate::coop;
 use crate::error::TaskError;
-use crate::raw::{Meta, RawTask};
+use crate::raw::{JoinRef, Meta, RawTask};
 use crate::state::{Snapshot, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 
 /// A task's unique identifier: a process-wide counter starting at 1.
@@ -268,7 +268,7 @@ where
             raw: Some(runnable),
         },
         Task {
-            raw: task,
+            raw: JoinRef::new(task),
             _output: PhantomData,
         },
     )
@@ -558,7 +558,8 @@ fn debug_task(f: &mut fmt::Formatter<'_>, kind: &str, raw: &RawTask) -> fmt::Res
 /// ```
 #[must_use = "dropping a Task detaches it; call `detach` to say so"]
 pub struct Task<T> {
-    raw: RawTask,
+    // Dropping it gives up join interest and the reference.
+    raw: JoinRef,
     // Owns a `T` (the output may be dropped by the handle); `Send` and `Sync`
     // exactly when `T` is `Send`, like a `Mutex<T>`, since only `&mut self`
     // reads the output.
@@ -663,12 +664,6 @@ impl<T> Future for Task<T> {
             }
             None => panic!("`Task` polled after it returned its output"),
         }
-    }
-}
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.raw.drop_join_interest();
     }
 }
 
