@@ -1,7 +1,7 @@
 //! The current thread's loop, and the free functions that use it: `spawn`,
 //! `spawn_local`, `current_task`, `all_tasks`, `yield_now`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -14,13 +14,25 @@ use crate::event_loop::Local;
 use crate::info::TaskInfo;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// The current loop, kept alive by the `EnterGuard` that set it. A plain
+    /// pointer rather than an `Rc`: a thread-local without a destructor is
+    /// read without a lazy-registration check, and this one is read on every
+    /// spawn and wake.
+    static CURRENT: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
     static RUNNING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Calls `f` with the loop that is current on this thread, if any.
 pub(crate) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
-    CURRENT.with(|current| f(current.borrow().as_deref()))
+    let current = CURRENT.with(Cell::get);
+    // A non-null `CURRENT` was set by `enter`, whose guard owns an `Rc` of
+    // that loop and puts the previous pointer back when it drops. Guards are
+    // crate-private, never leaked, and live on the stack of the call that
+    // entered the loop, so they drop in reverse order of creation and the
+    // loop outlives every moment `CURRENT` points at it, including this call
+    // of `f`, which runs inside that scope.
+    // SAFETY: as argued just above; `Local` is only ever shared (`&`).
+    f(unsafe { current.as_ref() })
 }
 
 /// Panics with a message that says so when a loop already runs on this
@@ -37,23 +49,26 @@ pub(crate) fn assert_no_loop_running() {
 
 /// Makes `local` the current loop until the guard drops.
 pub(crate) fn enter(local: Rc<Local>, running: bool) -> EnterGuard {
-    let previous = CURRENT.with(|current| current.replace(Some(local)));
+    let previous = CURRENT.with(|current| current.replace(Rc::as_ptr(&local)));
     let was_running = RUNNING.with(|flag| flag.replace(running || flag.get()));
     EnterGuard {
+        _local: local,
         previous,
         was_running,
     }
 }
 
+/// Keeps the entered loop alive and current; restores the previous one on
+/// drop.
 pub(crate) struct EnterGuard {
-    previous: Option<Rc<Local>>,
+    _local: Rc<Local>,
+    previous: *const Local,
     was_running: bool,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| *current.borrow_mut() = previous);
+        CURRENT.with(|current| current.set(self.previous));
         RUNNING.with(|flag| flag.set(self.was_running));
     }
 }

@@ -153,6 +153,10 @@ pub(crate) struct Local {
 /// The loop's state that other threads reach through wakers and handles.
 pub(crate) struct Shared {
     injector: SegQueue<Remote>,
+    /// Set after every push to `injector`, cleared by the loop before it
+    /// drains it: the loop checks this plain load on every iteration instead
+    /// of popping an empty `SegQueue`, which costs a `SeqCst` fence.
+    remote_pending: AtomicBool,
     unparker: Arc<dyn Unpark>,
     notified: AtomicBool,
     stopping: AtomicBool,
@@ -208,6 +212,7 @@ impl Shared {
     fn new(unparker: Arc<dyn Unpark>) -> Shared {
         Shared {
             injector: SegQueue::new(),
+            remote_pending: AtomicBool::new(false),
             unparker,
             notified: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
@@ -257,6 +262,7 @@ impl Shared {
             return;
         }
         self.injector.push(remote);
+        self.remote_pending.store(true, Ordering::Release);
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.unparker.unpark();
         }
@@ -851,7 +857,18 @@ impl Local {
         finished
     }
 
+    /// Moves what other threads handed over into the ready queue, if they
+    /// handed over anything since the last drain.
     fn drain_remote(&self) {
+        let pending = &self.shared.remote_pending;
+        // A push sets the flag after it lands, so a push this swap clears is
+        // visible to the pops below, and a later one sets the flag again.
+        if pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::AcqRel) {
+            self.drain_remote_now();
+        }
+    }
+
+    fn drain_remote_now(&self) {
         while let Some(remote) = self.shared.injector.pop() {
             match remote {
                 Remote::Spawn(runnable) => {
@@ -918,7 +935,7 @@ impl Local {
         // nothing is left, with a bound so that a pathological destructor
         // cannot keep the loop alive forever.
         for _ in 0..64 {
-            self.drain_remote();
+            self.drain_remote_now();
             let tasks = self.tasks.borrow().all_refs();
             if tasks.is_empty() && self.ready.borrow().is_empty() {
                 break;
