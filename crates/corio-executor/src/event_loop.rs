@@ -43,6 +43,11 @@ use crate::task_map::TaskMap;
 /// ```
 pub const EVENT_INTERVAL: u32 = 61;
 
+/// Ready-queue entries whose memory the loop always keeps; beyond that, a
+/// queue that a burst grew gives its memory back once it is three quarters
+/// empty (see `Local::shrink_ready_queue`).
+const READY_KEPT: usize = 4096;
+
 /// An asyncio-style event loop that runs tasks on the current thread.
 ///
 /// Ready tasks and `call_soon` callbacks run in FIFO order, each once per loop
@@ -889,6 +894,7 @@ impl Local {
     /// at all when a `stop` is pending and `stoppable`).
     fn maintain(&self, idle: bool, stoppable: bool) {
         self.polls_since_maintenance.set(0);
+        self.shrink_ready_queue();
         let mut timeout = if idle {
             self.idle_timeout()
         } else {
@@ -917,6 +923,19 @@ impl Local {
             self.timers.advance_virtual();
         }
         self.timers.fire_due();
+    }
+
+    /// Gives back the memory of a ready queue that a burst grew (a million
+    /// spawns make it 16 MB) once at most a quarter of it is in use, keeping
+    /// room for twice what is queued: a queue that keeps growing and draining
+    /// by the same amount is reallocated once per fourfold change, not at
+    /// every burst.
+    fn shrink_ready_queue(&self) {
+        let mut ready = self.ready.borrow_mut();
+        if ready.capacity() > READY_KEPT && ready.len() <= ready.capacity() / 4 {
+            let keep = (2 * ready.len()).max(READY_KEPT);
+            ready.shrink_to(keep);
+        }
     }
 
     fn idle_timeout(&self) -> Option<Duration> {
@@ -978,6 +997,37 @@ impl Local {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn ready_capacity() -> usize {
+        crate::context::with_local(|local| {
+            local.expect("inside the loop").ready.borrow().capacity()
+        })
+    }
+
+    #[test]
+    fn a_ready_queue_gives_back_the_memory_of_a_burst() {
+        let mut event_loop = EventLoop::with_driver(corio_core::ParkDriver::new());
+        let burst = 100 * READY_KEPT;
+        event_loop.run_until_complete(async move {
+            let tasks: Vec<_> = (0..burst).map(|i| crate::spawn(async move { i })).collect();
+            let grown = ready_capacity();
+            assert!(grown >= burst, "the burst is queued at once: {grown}");
+            for (i, task) in tasks.into_iter().enumerate() {
+                assert_eq!(task.await.unwrap(), i);
+            }
+            // Enough iterations for the loop's maintenance to run.
+            for _ in 0..2 * EVENT_INTERVAL {
+                crate::yield_now().await;
+            }
+            let kept = ready_capacity();
+            assert!(
+                kept <= 2 * READY_KEPT,
+                "the queue kept room for {kept} entries"
+            );
+        });
+    }
+
     #[test]
     fn a_ready_queue_entry_is_two_words() {
         assert_eq!(
