@@ -5,8 +5,9 @@
 //! Run it with `cargo xtask bench [--quick]`. Flags: `--quick` divides every
 //! size by ten and runs each runtime twice; `--only KEY` keeps the benchmarks
 //! whose key contains KEY (spawn_join, yield, ping_pong, chain, timeout,
-//! sleeps, tcp_echo, mt_spawn, memory, gather). docs/BENCHMARKS.md says what
-//! each benchmark measures.
+//! sleeps, tcp_echo, mt_spawn, memory, gather); `--runtime NAME` keeps one
+//! runtime's rows (corio, tokio, smol, ...), to profile it alone, for example
+//! with `perf record`. docs/BENCHMARKS.md says what each benchmark measures.
 
 mod corio_rt;
 mod memory;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         runs: 5,
         warmups: 1,
         only: None,
+        runtime: None,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -42,8 +44,9 @@ fn main() -> ExitCode {
                 config.warmups = 0;
             }
             "--only" => config.only = rest.next().cloned(),
+            "--runtime" => config.runtime = rest.next().cloned(),
             other => {
-                eprintln!("corio-bench: unknown argument {other:?}\nusage: corio-bench [--quick] [--only KEY]");
+                eprintln!("corio-bench: unknown argument {other:?}\nusage: corio-bench [--quick] [--only KEY] [--runtime NAME]");
                 return ExitCode::from(2);
             }
         }
@@ -54,7 +57,13 @@ fn main() -> ExitCode {
         eprintln!("corio-bench: cannot create {}: {e}", bench_dir.display());
         return ExitCode::FAILURE;
     }
-    let python = python::Python::discover(&bench_dir, config.quick);
+    let python = match config.runtime.as_deref() {
+        Some(runtime) if runtime != "asyncio" && runtime != "uvloop" => python::Python {
+            asyncio: Err(format!("only {runtime} was asked for")),
+            uvloop: Err(format!("only {runtime} was asked for")),
+        },
+        _ => python::Python::discover(&bench_dir, config.quick),
+    };
     for (name, found) in [("asyncio", &python.asyncio), ("uvloop", &python.uvloop)] {
         if let Err(why) = found {
             eprintln!("bench: {name} skipped: {why}");

@@ -20,6 +20,8 @@ pub struct Config {
     pub warmups: usize,
     /// Only benchmarks whose key contains this.
     pub only: Option<String>,
+    /// Only this runtime's rows (to profile one runtime in isolation).
+    pub runtime: Option<String>,
 }
 
 impl Config {
@@ -314,6 +316,12 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
             .as_ref()
             .map_or(true, |only| benchmark.key.contains(only.as_str()))
     });
+    if let Some(runtime) = &config.runtime {
+        for benchmark in &mut all {
+            benchmark.runners.retain(|runner| &runner.name == runtime);
+        }
+        all.retain(|benchmark| !benchmark.runners.is_empty());
+    }
     all
 }
 
@@ -436,5 +444,48 @@ pub fn run(benchmark: Benchmark, config: &Config) -> Finished {
         baseline: benchmark.baseline,
         extra: benchmark.extra,
         rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(only: Option<&str>, runtime: Option<&str>) -> Config {
+        Config {
+            quick: true,
+            runs: 1,
+            warmups: 0,
+            only: only.map(str::to_string),
+            runtime: runtime.map(str::to_string),
+        }
+    }
+
+    fn no_python() -> Python {
+        Python {
+            asyncio: Err("not in this test".to_string()),
+            uvloop: Err("not in this test".to_string()),
+        }
+    }
+
+    #[test]
+    fn runtime_keeps_one_runtimes_rows_and_drops_benchmarks_without_it() {
+        let all = benchmarks(&config(None, Some("corio")), &no_python());
+        assert!(all.iter().any(|benchmark| benchmark.key == "ping_pong"));
+        for benchmark in &all {
+            let names: Vec<_> = benchmark.runners.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(names, ["corio"], "{}", benchmark.key);
+        }
+        let none = benchmarks(&config(None, Some("no-such-runtime")), &no_python());
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn only_and_runtime_combine() {
+        let all = benchmarks(&config(Some("ping_pong"), Some("tokio")), &no_python());
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].key, "ping_pong");
+        assert_eq!(all[0].runners.len(), 1);
+        assert_eq!(all[0].runners[0].name, "tokio");
     }
 }
