@@ -75,6 +75,10 @@ pub struct Report {
     pub failed: bool,
 }
 
+/// The name of a reference row that is not a runtime: the workload's own
+/// cost with no runtime at all. It is never "fastest".
+pub const FLOOR: &str = "floor";
+
 impl Report {
     /// Computes medians, ratios and the fastest runtime of each benchmark.
     pub fn new(results: &[Finished]) -> Report {
@@ -94,6 +98,7 @@ impl Report {
                 .rows
                 .iter()
                 .zip(&all_stats)
+                .filter(|(row, _)| row.runtime != FLOOR)
                 .filter_map(|(row, stats)| Some((row.runtime.as_str(), stats.as_ref()?.median)))
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(runtime, _)| runtime.to_string());
@@ -127,6 +132,9 @@ impl Report {
                         let mut notes = Vec::new();
                         if fastest.as_deref() == Some(row.runtime.as_str()) {
                             notes.push("fastest".to_string());
+                        }
+                        if row.runtime == FLOOR {
+                            notes.push("the workload's futures alone, no runtime".to_string());
                         }
                         if let (Some(label), Some(extra)) = (result.extra, stats.extra_max) {
                             notes.push(format!("{label} {extra:.1} ms"));
@@ -400,6 +408,32 @@ mod tests {
         let smol = table.lines().find(|line| line.contains("smol")).unwrap();
         assert!(smol.contains("fastest"), "{table}");
         assert!(!report.failed);
+    }
+
+    #[test]
+    fn the_floor_row_is_never_the_fastest() {
+        let report = Report::new(&[finished(vec![
+            Row {
+                runtime: "tokio".to_string(),
+                status: measured(&[0.3]),
+            },
+            Row {
+                runtime: "smol".to_string(),
+                status: measured(&[0.2]),
+            },
+            Row {
+                runtime: FLOOR.to_string(),
+                status: measured(&[0.1]),
+            },
+        ])]);
+        let table = report.table();
+        let floor = table.lines().find(|line| line.contains(FLOOR)).unwrap();
+        assert!(
+            !floor.contains("fastest") && floor.contains("no runtime"),
+            "{table}"
+        );
+        let smol = table.lines().find(|line| line.contains("smol")).unwrap();
+        assert!(smol.contains("fastest"), "{table}");
     }
 
     #[test]

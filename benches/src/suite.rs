@@ -286,7 +286,12 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         unit: Unit::Bytes,
         baseline: "tokio",
         extra: None,
-        runners: vec![probe("corio"), probe("tokio"), probe("smol")],
+        runners: vec![
+            probe("corio"),
+            probe("tokio"),
+            probe("smol"),
+            probe(crate::report::FLOOR),
+        ],
     });
 
     let gathered = config.size(100_000);
@@ -337,6 +342,7 @@ pub fn probe_memory(runtime: &str, count: u64) -> Outcome {
         "tokio" => run::<Tokio>(count),
         "smol" => run::<Smol>(count),
         "corio" => run::<Corio>(count),
+        crate::report::FLOOR => workloads::pending_future_bytes(count),
         other => Err(format!("no memory probe for runtime {other:?}")),
     }
 }
