@@ -918,7 +918,13 @@ impl Local {
             eprintln!("corio: the event loop's driver failed to park: {error}");
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.drain_remote();
+        if idle {
+            // Most likely woken by a push: look at the queue itself rather
+            // than wait for its flag to be seen.
+            self.drain_remote_now();
+        } else {
+            self.drain_remote();
+        }
         if idle && self.ready.borrow().is_empty() && self.timers.clock().is_virtual() {
             self.timers.advance_virtual();
         }

@@ -233,6 +233,47 @@ fn call_soon_threadsafe_from_another_thread_wakes_a_parked_loop() {
 }
 
 #[test]
+fn work_handed_over_while_the_loop_is_busy_is_never_lost() {
+    on_each_driver(|event_loop| {
+        const HANDED: usize = if cfg!(miri) { 100 } else { 2_000 };
+        let handle = event_loop.handle();
+        let callbacks = Arc::new(AtomicUsize::new(0));
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let (counted, woken) = (callbacks.clone(), wakes.clone());
+        let thread = std::thread::spawn(move || {
+            for _ in 0..HANDED {
+                let counted = counted.clone();
+                handle.call_soon_threadsafe(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                });
+                let woken = woken.clone();
+                handle
+                    .spawn(async move {
+                        woken.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .detach();
+            }
+        });
+        // The main future never lets the loop go idle: everything the other
+        // thread hands over is picked up while the loop is busy.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        event_loop.run_until_complete(async {
+            while callbacks.load(Ordering::SeqCst) < HANDED || wakes.load(Ordering::SeqCst) < HANDED
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "lost: {} callbacks and {} spawns of {HANDED} each ran",
+                    callbacks.load(Ordering::SeqCst),
+                    wakes.load(Ordering::SeqCst)
+                );
+                yield_now().await;
+            }
+        });
+        thread.join().unwrap();
+    });
+}
+
+#[test]
 fn spawn_from_another_thread_runs_on_the_loop() {
     on_each_driver(|event_loop| {
         let handle = event_loop.handle();
