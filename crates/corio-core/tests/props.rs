@@ -123,29 +123,29 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool, self_wakes: bool) {
     let mut last_pending: Option<bool> = None;
     let mut joined = None;
 
+    let shared = Shared {
+        executor: &executor,
+        slot: &slot,
+        wakes_sent: &wakes_sent,
+        released: &released,
+        log: &log,
+    };
     thread::scope(|scope| {
         let mut ops = threads.into_iter();
         let first_ops = ops.next().unwrap_or_default();
         for thread_ops in ops {
-            let (executor, slot, released, log) = (&executor, &slot, &released, &log);
-            let wakes_sent = &wakes_sent;
+            let log = &log;
             let mut task_ref = Some(main_ref.clone());
             scope.spawn(move || {
                 for op in thread_ops {
+                    if shared.apply(&op) {
+                        continue;
+                    }
                     match op {
-                        TaskOp::RunOne => {
-                            if let Some(runnable) = executor.pop() {
-                                runnable.run();
-                            }
-                        }
-                        TaskOp::DropOne => {
-                            if let Some(runnable) = executor.pop() {
-                                log.runnable_dropped.store(true, SeqCst);
-                                drop(runnable);
-                            }
-                        }
-                        TaskOp::Wake { by_value } => wake(slot, wakes_sent, by_value),
-                        TaskOp::Release => released.store(true, SeqCst),
+                        TaskOp::RunOne
+                        | TaskOp::DropOne
+                        | TaskOp::Wake { .. }
+                        | TaskOp::Release => unreachable!("done by Shared::apply"),
                         TaskOp::Cancel | TaskOp::PollJoin { .. } | TaskOp::DropTask => {
                             if let Some(task_ref) = &task_ref {
                                 if task_ref.cancel() {
@@ -159,20 +159,13 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool, self_wakes: bool) {
             });
         }
         for op in first_ops {
+            if shared.apply(&op) {
+                continue;
+            }
             match op {
-                TaskOp::RunOne => {
-                    if let Some(runnable) = executor.pop() {
-                        runnable.run();
-                    }
+                TaskOp::RunOne | TaskOp::DropOne | TaskOp::Wake { .. } | TaskOp::Release => {
+                    unreachable!("done by Shared::apply")
                 }
-                TaskOp::DropOne => {
-                    if let Some(runnable) = executor.pop() {
-                        log.runnable_dropped.store(true, SeqCst);
-                        drop(runnable);
-                    }
-                }
-                TaskOp::Wake { by_value } => wake(&slot, &wakes_sent, by_value),
-                TaskOp::Release => released.store(true, SeqCst),
                 TaskOp::Cancel => {
                     if let Some(task) = &task {
                         if task.cancel() {
@@ -269,6 +262,42 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool, self_wakes: bool) {
 
 /// Wakes the waker the future stored, counting the wake first so that a
 /// poll that starts afterwards sees it.
+/// What every thread of the task property may touch, and the operations
+/// that are the same on all of them.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    executor: &'a Executor,
+    slot: &'a Mutex<Option<Waker>>,
+    wakes_sent: &'a AtomicUsize,
+    released: &'a AtomicBool,
+    log: &'a TaskLog,
+}
+
+impl Shared<'_> {
+    /// Performs `op` if it is one of the shared operations (running or
+    /// dropping a queued runnable, waking, releasing the future); returns
+    /// whether it was.
+    fn apply(self, op: &TaskOp) -> bool {
+        match *op {
+            TaskOp::RunOne => {
+                if let Some(runnable) = self.executor.pop() {
+                    runnable.run();
+                }
+            }
+            TaskOp::DropOne => {
+                if let Some(runnable) = self.executor.pop() {
+                    self.log.runnable_dropped.store(true, SeqCst);
+                    drop(runnable);
+                }
+            }
+            TaskOp::Wake { by_value } => wake(self.slot, self.wakes_sent, by_value),
+            TaskOp::Release => self.released.store(true, SeqCst),
+            _ => return false,
+        }
+        true
+    }
+}
+
 fn wake(slot: &Mutex<Option<Waker>>, wakes_sent: &AtomicUsize, by_value: bool) {
     let waker = slot.lock().unwrap().clone();
     if let Some(waker) = waker {
