@@ -19,6 +19,76 @@ use std::task::{Context, Poll};
 use crate::reactor::Direction;
 use crate::source::Registered;
 
+/// Implements `futures_io::AsyncRead` for `$type`, reading through the
+/// stream socket `$stream` (an expression of `$this`, the `&$type`): any
+/// type with a `Registered` field `io` of a readable mio stream.
+macro_rules! impl_async_read {
+    ($type:ty, $this:ident => $stream:expr) => {
+        impl futures_io::AsyncRead for $type {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $crate::net::poll_read(&$stream.io, cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $crate::net::poll_read_vectored(&$stream.io, cx, bufs)
+            }
+        }
+    };
+}
+
+/// Implements `futures_io::AsyncWrite` for `$type`, writing through the
+/// stream socket `$stream` (an expression of `$this`, the `&$type`), whose
+/// `shutdown(Shutdown::Write)` closes it.
+macro_rules! impl_async_write {
+    ($type:ty, $this:ident => $stream:expr) => {
+        impl futures_io::AsyncWrite for $type {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $crate::net::poll_write(&$stream.io, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $crate::net::poll_write_vectored(&$stream.io, cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket; there is nothing to flush.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                std::task::Poll::Ready($stream.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+
 mod tcp;
 mod udp;
 #[cfg(unix)]

@@ -2,13 +2,10 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::reactor::Direction;
 use crate::source::Registered;
@@ -207,8 +204,9 @@ impl Incoming<'_> {
     }
 }
 
-/// A TCP connection. Implements [`AsyncRead`] and [`AsyncWrite`];
-/// [`poll_close`](AsyncWrite::poll_close) shuts down the write side.
+/// A TCP connection. Implements [`AsyncRead`](futures_io::AsyncRead) and
+/// [`AsyncWrite`](futures_io::AsyncWrite);
+/// [`poll_close`](futures_io::AsyncWrite::poll_close) shuts down the write side.
 ///
 /// # Examples
 ///
@@ -393,34 +391,6 @@ impl TcpStream {
             OwnedWriteHalf { stream },
         )
     }
-
-    fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        super::poll_read(&self.io, cx, buf)
-    }
-
-    fn poll_read_vectored_ref(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_read_vectored(&self.io, cx, bufs)
-    }
-
-    fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        super::poll_write(&self.io, cx, buf)
-    }
-
-    fn poll_write_vectored_ref(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_write_vectored(&self.io, cx, bufs)
-    }
-
-    fn poll_close_ref(&self) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
 }
 
 impl fmt::Debug for TcpStream {
@@ -429,107 +399,8 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-/// Implements `AsyncRead` for a type whose `self.$field` derefs to a
-/// `TcpStream`.
-macro_rules! impl_async_read {
-    ($type:ty, $field:ident) => {
-        impl AsyncRead for $type {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                self.$field.poll_read_ref(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.$field.poll_read_vectored_ref(cx, bufs)
-            }
-        }
-    };
-}
-
-/// Implements `AsyncWrite` for a type whose `self.$field` derefs to a
-/// `TcpStream`.
-macro_rules! impl_async_write {
-    ($type:ty, $field:ident) => {
-        impl AsyncWrite for $type {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                self.$field.poll_write_ref(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.$field.poll_write_vectored_ref(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                // Writes go straight to the socket; there is nothing to flush.
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                self.$field.poll_close_ref()
-            }
-        }
-    };
-}
-
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_ref(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_vectored_ref(cx, bufs)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_ref(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_ref(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the socket; there is nothing to flush.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_close_ref()
-    }
-}
+impl_async_read!(TcpStream, stream => stream);
+impl_async_write!(TcpStream, stream => stream);
 
 /// The reading half of a [`TcpStream`], borrowed by [`TcpStream::split`].
 ///
@@ -649,7 +520,7 @@ impl_addresses!(
     "let (_, half) = stream.into_split();"
 );
 
-impl_async_read!(ReadHalf<'_>, stream);
-impl_async_write!(WriteHalf<'_>, stream);
-impl_async_read!(OwnedReadHalf, stream);
-impl_async_write!(OwnedWriteHalf, stream);
+impl_async_read!(ReadHalf<'_>, half => half.stream);
+impl_async_write!(WriteHalf<'_>, half => half.stream);
+impl_async_read!(OwnedReadHalf, half => half.stream);
+impl_async_write!(OwnedWriteHalf, half => half.stream);

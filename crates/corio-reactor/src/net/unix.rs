@@ -2,14 +2,10 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::reactor::Direction;
 use crate::source::Registered;
@@ -93,9 +89,11 @@ impl fmt::Debug for UnixListener {
     }
 }
 
-/// A Unix domain stream connection. Implements [`AsyncRead`] and
-/// [`AsyncWrite`]; [`poll_close`](AsyncWrite::poll_close) shuts down the
-/// write side.
+/// A Unix domain stream connection. Implements
+/// [`AsyncRead`](futures_io::AsyncRead) and
+/// [`AsyncWrite`](futures_io::AsyncWrite);
+/// [`poll_close`](futures_io::AsyncWrite::poll_close) shuts down the write
+/// side.
 ///
 /// # Examples
 ///
@@ -215,47 +213,5 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_read(&self.io, cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_read_vectored(&self.io, cx, bufs)
-    }
-}
-
-impl AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_write(&self.io, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        super::poll_write_vectored(&self.io, cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the socket; there is nothing to flush.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+impl_async_read!(UnixStream, stream => stream);
+impl_async_write!(UnixStream, stream => stream);
