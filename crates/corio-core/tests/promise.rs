@@ -9,7 +9,7 @@ use std::task::Poll;
 use std::thread;
 
 use corio_core::{InvalidStateError, Promise, PromiseError};
-use util::{block_on, counting_waker, poll_once, Executor};
+use util::{block_on, counting_waker, exhaust_budget, poll_once, Executor};
 
 #[derive(Debug, thiserror::Error)]
 #[error("it broke")]
@@ -167,13 +167,7 @@ fn awaiting_is_a_coop_leaf() {
     promise.set_result(1).unwrap();
     let (waker, wakes) = counting_waker();
     corio_core::coop::with_budget(|| {
-        let mut cx = std::task::Context::from_waker(&waker);
-        for _ in 0..corio_core::coop::BUDGET {
-            let Poll::Ready(permit) = corio_core::coop::poll_proceed(&mut cx) else {
-                panic!("budget ran out early");
-            };
-            permit.made_progress();
-        }
+        exhaust_budget(&waker);
         let mut handle = promise.clone();
         assert!(poll_once(&mut handle, &waker).is_pending());
         assert_eq!(wakes.wakes(), 1);

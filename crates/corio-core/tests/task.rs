@@ -11,7 +11,7 @@ use std::thread;
 use corio_core::{
     spawn, spawn_unchecked, Runnable, Task, TaskError, TaskId, TaskMeta, TaskRef, TaskState,
 };
-use util::{block_on, counting_waker, poll_once, DropCounter, Executor};
+use util::{block_on, counting_waker, exhaust_budget, poll_once, DropCounter, Executor};
 
 fn meta() -> TaskMeta {
     TaskMeta::new(std::panic::Location::caller())
@@ -351,13 +351,7 @@ fn polling_the_handle_is_a_coop_leaf() {
     executor.run_all();
     let (waker, wakes) = counting_waker();
     corio_core::coop::with_budget(|| {
-        let mut cx = std::task::Context::from_waker(&waker);
-        for _ in 0..corio_core::coop::BUDGET {
-            let Poll::Ready(permit) = corio_core::coop::poll_proceed(&mut cx) else {
-                panic!("budget ran out early");
-            };
-            permit.made_progress();
-        }
+        exhaust_budget(&waker);
         assert!(poll_once(&mut task, &waker).is_pending());
         assert_eq!(wakes.wakes(), 1);
     });

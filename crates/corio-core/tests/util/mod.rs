@@ -134,6 +134,18 @@ impl CountingWaker {
     }
 }
 
+/// Spends the whole coop budget of the current `with_budget` scope, as
+/// `BUDGET` leaf operations that each made progress would.
+pub fn exhaust_budget(waker: &Waker) {
+    let mut cx = Context::from_waker(waker);
+    for _ in 0..corio_core::coop::BUDGET {
+        let Poll::Ready(permit) = corio_core::coop::poll_proceed(&mut cx) else {
+            panic!("budget ran out early");
+        };
+        permit.made_progress();
+    }
+}
+
 /// Polls `future` once with `waker`.
 pub fn poll_once<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
