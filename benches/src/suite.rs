@@ -149,171 +149,141 @@ fn python_runners(python: &Python, workload: &'static str, n: u64, check: u64) -
     runners
 }
 
+/// A benchmark in seconds relative to tokio, the common case; the others
+/// override a field.
+fn benchmark(key: &'static str, title: String, runners: Vec<Runner>) -> Benchmark {
+    Benchmark {
+        key,
+        title,
+        unit: Unit::Seconds,
+        baseline: "tokio",
+        extra: None,
+        runners,
+    }
+}
+
+/// Runs `workloads::name(args)` on corio, tokio and smol, in that order.
+macro_rules! on_each_runtime {
+    ($($workload:ident)::+ ($($arg:expr),*)) => {
+        vec![
+            on::<Corio, _>(move || $($workload)::+::<Corio>($($arg),*)),
+            on::<Tokio, _>(move || $($workload)::+::<Tokio>($($arg),*)),
+            on::<Smol, _>(move || $($workload)::+::<Smol>($($arg),*)),
+        ]
+    };
+}
+
 /// Every benchmark of the suite at the configured size.
 pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
     let mut all = Vec::new();
 
     let n = config.size(1_000_000);
-    let mut runners = vec![
-        on::<Corio, _>(move || workloads::spawn_join::<Corio>(n)),
-        on::<Tokio, _>(move || workloads::spawn_join::<Tokio>(n)),
-        on::<Smol, _>(move || workloads::spawn_join::<Smol>(n)),
-    ];
+    let mut runners = on_each_runtime!(workloads::spawn_join(n));
     runners.extend(python_runners(python, "spawn_join", n, n * (n - 1) / 2));
-    all.push(Benchmark {
-        key: "spawn_join",
-        title: format!("spawn+join {} tasks", count(n)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
+    all.push(benchmark(
+        "spawn_join",
+        format!("spawn+join {} tasks", count(n)),
         runners,
-    });
+    ));
 
     let tasks = config.size(1_000);
     let yields = 1_000;
-    all.push(Benchmark {
-        key: "yield",
-        title: format!("{} tasks x {} yield_now", count(tasks), count(yields)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            on::<Corio, _>(move || workloads::yield_many::<Corio>(tasks, yields)),
-            on::<Tokio, _>(move || workloads::yield_many::<Tokio>(tasks, yields)),
-            on::<Smol, _>(move || workloads::yield_many::<Smol>(tasks, yields)),
-        ],
-    });
+    all.push(benchmark(
+        "yield",
+        format!("{} tasks x {} yield_now", count(tasks), count(yields)),
+        on_each_runtime!(workloads::yield_many(tasks, yields)),
+    ));
 
     let pairs = config.size(1_000);
     let trips = 100;
-    all.push(Benchmark {
-        key: "ping_pong",
-        title: format!("ping-pong {} pairs x {} round trips", count(pairs), trips),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            on::<Corio, _>(move || workloads::ping_pong::<Corio>(pairs, trips)),
-            on::<Tokio, _>(move || workloads::ping_pong::<Tokio>(pairs, trips)),
-            on::<Smol, _>(move || workloads::ping_pong::<Smol>(pairs, trips)),
-        ],
-    });
+    all.push(benchmark(
+        "ping_pong",
+        format!("ping-pong {} pairs x {} round trips", count(pairs), trips),
+        on_each_runtime!(workloads::ping_pong(pairs, trips)),
+    ));
 
     let length = config.size(1_000_000);
-    all.push(Benchmark {
-        key: "chain",
-        title: format!("chain of {} spawn_local", count(length)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            on::<Corio, _>(move || workloads::chain::<Corio>(length)),
-            on::<Tokio, _>(move || workloads::chain::<Tokio>(length)),
-            on::<Smol, _>(move || workloads::chain::<Smol>(length)),
-        ],
-    });
+    all.push(benchmark(
+        "chain",
+        format!("chain of {} spawn_local", count(length)),
+        on_each_runtime!(workloads::chain(length)),
+    ));
 
     let timeouts = config.size(1_000_000);
-    all.push(Benchmark {
-        key: "timeout",
-        title: format!("{} timeout insert+cancel", count(timeouts)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            on::<Corio, _>(move || workloads::timeout_cancel::<Corio>(timeouts)),
-            on::<Tokio, _>(move || workloads::timeout_cancel::<Tokio>(timeouts)),
-            on::<Smol, _>(move || workloads::timeout_cancel::<Smol>(timeouts)),
-        ],
-    });
+    all.push(benchmark(
+        "timeout",
+        format!("{} timeout insert+cancel", count(timeouts)),
+        on_each_runtime!(workloads::timeout_cancel(timeouts)),
+    ));
 
     let sleepers = config.size(100_000);
     all.push(Benchmark {
-        key: "sleeps",
-        title: format!("{} sleeps of 1..50 ms", count(sleepers)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
         extra: Some("max late"),
-        runners: vec![
-            on::<Corio, _>(move || workloads::sleeps::<Corio>(sleepers)),
-            on::<Tokio, _>(move || workloads::sleeps::<Tokio>(sleepers)),
-            on::<Smol, _>(move || workloads::sleeps::<Smol>(sleepers)),
-        ],
+        ..benchmark(
+            "sleeps",
+            format!("{} sleeps of 1..50 ms", count(sleepers)),
+            on_each_runtime!(workloads::sleeps(sleepers)),
+        )
     });
 
     let connections = 50;
     let round_trips = config.size(2_000);
-    all.push(Benchmark {
-        key: "tcp_echo",
-        title: format!(
+    let mut runners = on_each_runtime!(workloads::tcp_echo(connections, round_trips));
+    if let Some(why) = crate::corio_rt::missing_net() {
+        runners[0] = Runner::unavailable("corio", why);
+    }
+    all.push(benchmark(
+        "tcp_echo",
+        format!(
             "TCP echo {connections} conns x {} x 64 B",
             count(round_trips)
         ),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            match crate::corio_rt::missing_net() {
-                None => {
-                    on::<Corio, _>(move || workloads::tcp_echo::<Corio>(connections, round_trips))
-                }
-                Some(why) => Runner::unavailable("corio", why),
-            },
-            on::<Tokio, _>(move || workloads::tcp_echo::<Tokio>(connections, round_trips)),
-            on::<Smol, _>(move || workloads::tcp_echo::<Smol>(connections, round_trips)),
-        ],
-    });
+        runners,
+    ));
 
     let spawns = config.size(1_000_000);
     all.push(Benchmark {
-        key: "mt_spawn",
-        title: format!("spawn+join {} (multi-thread)", count(spawns)),
-        unit: Unit::Seconds,
         baseline: "tokio-mt",
-        extra: None,
-        runners: vec![
-            missing("corio-mt", "corio::Runtime::builder().multi_thread()"),
-            on::<TokioMt, _>(move || workloads::spawn_join::<TokioMt>(spawns)),
-        ],
+        ..benchmark(
+            "mt_spawn",
+            format!("spawn+join {} (multi-thread)", count(spawns)),
+            vec![
+                missing("corio-mt", "corio::Runtime::builder().multi_thread()"),
+                on::<TokioMt, _>(move || workloads::spawn_join::<TokioMt>(spawns)),
+            ],
+        )
     });
 
     let pending = config.size(100_000);
     let probe =
         |name: &'static str| Runner::ready(name, move || memory::run_in_child(name, pending));
     all.push(Benchmark {
-        key: "memory",
-        title: format!("bytes per pending task ({})", count(pending)),
         unit: Unit::Bytes,
-        baseline: "tokio",
-        extra: None,
-        runners: vec![
-            probe("corio"),
-            probe("tokio"),
-            probe("smol"),
-            probe(crate::report::FLOOR),
-        ],
+        ..benchmark(
+            "memory",
+            format!("bytes per pending task ({})", count(pending)),
+            vec![
+                probe("corio"),
+                probe("tokio"),
+                probe("smol"),
+                probe(crate::report::FLOOR),
+            ],
+        )
     });
 
     let gathered = config.size(100_000);
-    let mut runners = vec![
-        on::<Corio, _>(move || workloads::gather_sleeps::<Corio>(gathered)),
-        on::<Tokio, _>(move || workloads::gather_sleeps::<Tokio>(gathered)),
-        on::<Smol, _>(move || workloads::gather_sleeps::<Smol>(gathered)),
-    ];
+    let mut runners = on_each_runtime!(workloads::gather_sleeps(gathered));
     runners.extend(python_runners(
         python,
         "gather_sleeps",
         gathered,
         gathered * (gathered - 1) / 2,
     ));
-    all.push(Benchmark {
-        key: "gather",
-        title: format!("gather {} sleeps of 1 ms", count(gathered)),
-        unit: Unit::Seconds,
-        baseline: "tokio",
-        extra: None,
+    all.push(benchmark(
+        "gather",
+        format!("gather {} sleeps of 1 ms", count(gathered)),
         runners,
-    });
+    ));
 
     all.retain(|benchmark| {
         config
