@@ -16,8 +16,8 @@ const INTERNAL: usize = 1 << (usize::BITS - 1);
 #[derive(Default)]
 pub(crate) struct TaskMap {
     slots: Vec<Option<TaskRef>>,
+    /// The empty slots, every one of them.
     free: Vec<usize>,
-    len: usize,
 }
 
 /// The slot of a task with tag `tag`.
@@ -47,7 +47,6 @@ impl TaskMap {
             self.free.pop();
             self.slots[key] = Some(task);
         }
-        self.len += 1;
     }
 
     /// Forgets the task in slot `key`.
@@ -55,7 +54,6 @@ impl TaskMap {
         if let Some(slot) = self.slots.get_mut(key) {
             if slot.take().is_some() {
                 self.free.push(key);
-                self.len -= 1;
             }
         }
     }
@@ -76,12 +74,11 @@ impl TaskMap {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.slots.len() - self.free.len()
     }
 
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.free.clear();
-        self.len = 0;
     }
 }
