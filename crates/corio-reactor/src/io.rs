@@ -13,6 +13,48 @@ const DEFAULT_LIMIT: usize = 64 * 1024;
 /// The size of the internal buffer.
 const CAPACITY: usize = 8 * 1024;
 
+/// Fills `buf` completely from `reader`, retrying reads that were
+/// interrupted: the one `read_exact` behind [`BufReader::read_exact`] and the
+/// facade's `AsyncReadExt::read_exact`.
+///
+/// # Errors
+///
+/// Returns [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) when the reader
+/// ends before `buf` is full (the bytes read so far are in `buf`), or the
+/// reader's error.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f(mut stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
+/// let mut header = [0; 4];
+/// corio_reactor::io::read_exact(&mut stream, &mut header).await?;
+/// # Ok(()) }
+/// ```
+pub async fn read_exact<R>(reader: &mut R, buf: &mut [u8]) -> io::Result<()>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    let mut done = 0;
+    while done < buf.len() {
+        match poll_fn(|cx| Pin::new(&mut *reader).poll_read(cx, &mut buf[done..])).await {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "end-of-file after {done} of the {} bytes expected",
+                        buf.len()
+                    ),
+                ))
+            }
+            Ok(read) => done += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 /// Adds a buffer to a reader, with line-oriented and exact reads.
 ///
 /// Writes pass straight through to the inner stream, so a `BufReader` over a
@@ -278,21 +320,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Ok(()) }
     /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            let read = poll_fn(|cx| Pin::new(&mut *self).poll_read(cx, &mut buf[done..])).await?;
-            if read == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "end-of-file after {done} of the {} bytes expected",
-                        buf.len()
-                    ),
-                ));
-            }
-            done += read;
-        }
-        Ok(())
+        read_exact(self, buf).await
     }
 
     /// Returns how many bytes are buffered, reading more first if there are

@@ -125,26 +125,7 @@ pub trait AsyncReadExt: AsyncRead {
     where
         Self: Unpin,
     {
-        async move {
-            let mut done = 0;
-            while done < buf.len() {
-                match self.read(&mut buf[done..]).await {
-                    Ok(0) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!(
-                                "end-of-file after {done} of the {} bytes expected",
-                                buf.len()
-                            ),
-                        ))
-                    }
-                    Ok(read) => done += read,
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            Ok(())
-        }
+        corio_reactor::io::read_exact(self, buf)
     }
 
     /// Reads until end-of-file, appends everything to `buf` and returns how
