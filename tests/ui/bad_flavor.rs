@@ -1,0 +1,2 @@
+#[corio::main(flavor = "fast")]
+async fn main() {}

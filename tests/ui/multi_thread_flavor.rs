@@ -1,0 +1,2 @@
+#[corio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[corio::main(flavour = "current_thread")]
+async fn main() {}

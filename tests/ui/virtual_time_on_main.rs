@@ -1,0 +1,2 @@
+#[corio::main(virtual_time)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[corio::test(virtual_time = true)]
+async fn sleeps() {}
+
+fn main() {}

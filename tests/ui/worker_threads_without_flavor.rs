@@ -1,0 +1,2 @@
+#[corio::main(worker_threads = 2)]
+async fn main() {}
