@@ -35,12 +35,14 @@
 //! timer wheel of `corio-timer`, and one driver. See the `event_loop` module
 //! for the iteration order.
 
+mod blocking;
 mod context;
 mod event_loop;
 mod info;
 mod runtime;
 mod task_map;
 
+pub use blocking::{spawn_blocking, to_thread};
 pub use context::{
     all_tasks, call_soon, current_task, spawn, spawn_local, task, yield_now, YieldNow,
 };

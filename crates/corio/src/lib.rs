@@ -59,6 +59,7 @@ pub use corio_executor::{
     all_tasks, current_task, spawn, spawn_local, yield_now, EventLoop, LoopHandle, Runtime,
     TaskInfo,
 };
+pub use corio_executor::{spawn_blocking, to_thread};
 pub use gather::{gather, try_gather, Gather, TryGather};
 
 /// Runs an `async fn main` on a fresh event loop, like `asyncio.run`.
