@@ -64,15 +64,13 @@
 //! [`mio::Waker`] behind a flag, so unparks between two parks cost one
 //! system call.
 //!
-//! [`io::BufReader`] gives asyncio's `StreamReader` shapes over any stream,
-//! and [`signal::ctrl_c`] waits for `SIGINT` through a self-pipe that the
+//! [`signal::ctrl_c`] waits for `SIGINT` through a self-pipe that the
 //! reactor polls like any socket.
 
 mod reactor;
 mod source;
 mod sys;
 
-pub mod io;
 pub mod net;
 #[cfg(unix)]
 pub mod signal;
