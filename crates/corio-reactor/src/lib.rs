@@ -54,25 +54,37 @@
 //!
 //! # Implementation
 //!
-//! A readiness reactor over [`mio::Poll`] (epoll, kqueue), edge-triggered.
-//! Each source gets a token from a slab with reuse; the token carries the
-//! slot's generation so that a late event for a dropped source is ignored.
-//! Readiness is kept per source in one atomic word with a tick, the scheme
-//! of tokio's `ScheduledIo`: an operation that gets `WouldBlock` clears the
-//! readiness it observed only if no event arrived since, so no edge is lost.
-//! Readers and writers wait separately. Cross-thread wake-ups go through a
-//! [`mio::Waker`] behind a flag, so unparks between two parks cost one
-//! system call.
+//! A readiness reactor over [`mio::Poll`] (epoll, kqueue), edge-triggered,
+//! one concept per file:
 //!
-//! [`io::BufReader`] gives asyncio's `StreamReader` shapes over any stream,
-//! and [`signal::ctrl_c`] waits for `SIGINT` through a self-pipe that the
-//! reactor polls like any socket.
+//! * `reactor.rs`: the [`Reactor`] (the [`Driver`](corio_core::Driver): the
+//!   poll loop, dispatching events, and cross-thread wake-ups through a
+//!   [`mio::Waker`] behind a flag, so unparks between two parks cost one
+//!   system call) and the handle it shares with its sources.
+//! * `slab.rs`: the token slab. Each source gets a slot, reused through a
+//!   free list; its token carries the slot's generation, so that a late
+//!   event for a dropped source is ignored.
+//! * `scheduled_io.rs`: the readiness of one source in one atomic word with
+//!   a tick (tokio's `ScheduledIo` scheme), and the waiter lists. An
+//!   operation that gets `WouldBlock` clears the readiness it observed only
+//!   if no event arrived since, so no edge is lost. Readers and writers wait
+//!   separately.
+//! * `registration.rs`: a mio source registered for the interest it needs
+//!   (tokio's `PollEvented`), and the loop every socket operation runs.
+//! * `net/`: the sockets, `signal.rs`: [`signal::ctrl_c`], which waits for
+//!   `SIGINT` through a self-pipe that the reactor polls like any socket,
+//!   and `sys/`: the few raw system calls.
 
+mod error;
+mod lock;
 mod reactor;
-mod source;
+mod registration;
+mod scheduled_io;
+mod slab;
 mod sys;
+#[cfg(test)]
+mod test_util;
 
-pub mod io;
 pub mod net;
 #[cfg(unix)]
 pub mod signal;

@@ -16,9 +16,10 @@ use std::sync::Mutex;
 use std::task::{ready, Poll};
 
 use corio_core::coop;
+use mio::Interest;
 
-use crate::reactor::Direction;
-use crate::source::Registered;
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 use crate::sys::{install_sigint_handler, SIGINT_COUNT};
 
 /// Waits for the next Ctrl-C (`SIGINT`) delivered to the process.
@@ -44,7 +45,10 @@ use crate::sys::{install_sigint_handler, SIGINT_COUNT};
 pub async fn ctrl_c() -> io::Result<()> {
     let waiter = Waiter::new();
     let start = SIGINT_COUNT.load(Ordering::Acquire);
-    let pipe = Registered::new(mio::unix::pipe::Receiver::from(read_end()?))?;
+    let pipe = Registration::new(
+        mio::unix::pipe::Receiver::from(read_end()?),
+        Interest::READABLE,
+    )?;
     poll_fn(|cx| {
         let permit = ready!(coop::poll_proceed(cx));
         loop {
@@ -104,7 +108,7 @@ impl Waiter {
     /// descriptor that is no longer readable. Every waiter counts itself
     /// before reading its start count, so a signal drained here is one any
     /// later waiter already counts as past.
-    fn drain_if_last(&self, pipe: &Registered<mio::unix::pipe::Receiver>) {
+    fn drain_if_last(&self, pipe: &Registration<mio::unix::pipe::Receiver>) {
         if WAITERS.load(Ordering::Acquire) != 1 {
             return;
         }

@@ -35,8 +35,11 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
-pub use corio_reactor::io::{BufReader, LimitOverrunError};
+mod buf_reader;
+
+pub use buf_reader::{BufReader, LimitOverrunError};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
 /// The size of the chunks [`AsyncReadExt::read_to_end`] reads.
@@ -125,7 +128,17 @@ pub trait AsyncReadExt: AsyncRead {
     where
         Self: Unpin,
     {
-        corio_reactor::io::read_exact(self, buf)
+        let len = buf.len();
+        transfer_all(
+            len,
+            move |cx, done| Pin::new(&mut *self).poll_read(cx, &mut buf[done..]),
+            move |done| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("end-of-file after {done} of the {len} bytes expected"),
+                )
+            },
+        )
     }
 
     /// Reads until end-of-file, appends everything to `buf` and returns how
@@ -259,26 +272,17 @@ pub trait AsyncWriteExt: AsyncWrite {
     where
         Self: Unpin,
     {
-        async move {
-            let mut done = 0;
-            while done < buf.len() {
-                match self.write(&buf[done..]).await {
-                    Ok(0) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            format!(
-                                "the writer accepted no more bytes after {done} of {}",
-                                buf.len()
-                            ),
-                        ))
-                    }
-                    Ok(written) => done += written,
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            Ok(())
-        }
+        let len = buf.len();
+        transfer_all(
+            len,
+            move |cx, done| Pin::new(&mut *self).poll_write(cx, &buf[done..]),
+            move |done| {
+                io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    format!("the writer accepted no more bytes after {done} of {len}"),
+                )
+            },
+        )
     }
 
     /// Writes out whatever the writer buffers.
@@ -328,10 +332,31 @@ pub trait AsyncWriteExt: AsyncWrite {
 
 impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
 
+/// Moves `len` bytes, the loop behind [`AsyncReadExt::read_exact`] (and so
+/// [`BufReader::read_exact`]) and [`AsyncWriteExt::write_all`]: polls `step`
+/// with the number of bytes moved so far until they reach `len`, retrying
+/// interrupted steps. A step that moves nothing ends the transfer with the
+/// error `stalled` makes of the count reached.
+async fn transfer_all(
+    len: usize,
+    mut step: impl FnMut(&mut Context<'_>, usize) -> Poll<io::Result<usize>>,
+    stalled: impl FnOnce(usize) -> io::Error,
+) -> io::Result<()> {
+    let mut done = 0;
+    while done < len {
+        match poll_fn(|cx| step(cx, done)).await {
+            Ok(0) => return Err(stalled(done)),
+            Ok(moved) => done += moved,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::{Context, Poll};
 
     /// A reader that yields its data in small pieces, with an interruption
     /// before each piece.

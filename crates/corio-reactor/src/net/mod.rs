@@ -16,12 +16,12 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
-use crate::reactor::Direction;
-use crate::source::Registered;
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 
 /// Implements `futures_io::AsyncRead` for `$type`, reading through the
 /// stream socket `$stream` (an expression of `$this`, the `&$type`): any
-/// type with a `Registered` field `io` of a readable mio stream.
+/// type with a `Registration` field `io` of a readable mio stream.
 macro_rules! impl_async_read {
     ($type:ty, $this:ident => $stream:expr) => {
         impl futures_io::AsyncRead for $type {
@@ -130,7 +130,7 @@ fn first_addr(addrs: impl ToSocketAddrs) -> io::Result<SocketAddr> {
 
 /// Waits until a nonblocking `connect` on `io` has finished, with its result.
 async fn connected<S>(
-    io: &Registered<S>,
+    io: &Registration<S>,
     take_error: impl Fn(&S) -> io::Result<Option<io::Error>>,
     is_connected: impl Fn(&S) -> io::Result<()>,
 ) -> io::Result<()>
@@ -159,7 +159,11 @@ where
     .await
 }
 
-fn poll_read<S>(io: &Registered<S>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+fn poll_read<S>(
+    io: &Registration<S>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>>
 where
     S: mio::event::Source,
     for<'a> &'a S: Read,
@@ -171,7 +175,7 @@ where
 }
 
 fn poll_read_vectored<S>(
-    io: &Registered<S>,
+    io: &Registration<S>,
     cx: &mut Context<'_>,
     bufs: &mut [io::IoSliceMut<'_>],
 ) -> Poll<io::Result<usize>>
@@ -185,7 +189,7 @@ where
     })
 }
 
-fn poll_write<S>(io: &Registered<S>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
+fn poll_write<S>(io: &Registration<S>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
 where
     S: mio::event::Source,
     for<'a> &'a S: Write,
@@ -196,7 +200,7 @@ where
 }
 
 fn poll_write_vectored<S>(
-    io: &Registered<S>,
+    io: &Registration<S>,
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>>

@@ -7,8 +7,10 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::reactor::Direction;
-use crate::source::Registered;
+use mio::Interest;
+
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 
 /// The listen backlog of [`TcpListener::bind`] (tokio's default; the kernel
 /// caps it at `net.core.somaxconn`).
@@ -41,7 +43,7 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// # }
 /// ```
 pub struct TcpListener {
-    io: Registered<mio::net::TcpListener>,
+    io: Registration<mio::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -69,7 +71,7 @@ impl TcpListener {
         #[cfg(unix)]
         crate::sys::set_listen_backlog(std::os::fd::AsRawFd::as_raw_fd(&listener), LISTEN_BACKLOG)?;
         Ok(TcpListener {
-            io: Registered::new(listener)?,
+            io: Registration::new(listener, Interest::READABLE)?,
         })
     }
 
@@ -222,13 +224,13 @@ impl Incoming<'_> {
 /// # Ok(()) }
 /// ```
 pub struct TcpStream {
-    io: Registered<mio::net::TcpStream>,
+    io: Registration<mio::net::TcpStream>,
 }
 
 impl TcpStream {
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Registered::new(stream)?,
+            io: Registration::new(stream, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
@@ -524,3 +526,26 @@ impl_async_read!(ReadHalf<'_>, half => half.stream);
 impl_async_write!(WriteHalf<'_>, half => half.stream);
 impl_async_read!(OwnedReadHalf, half => half.stream);
 impl_async_write!(OwnedWriteHalf, half => half.stream);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{block_on, entered_reactor};
+
+    #[test]
+    fn a_listener_registers_to_read_only_and_its_streams_to_read_and_write() {
+        let (mut reactor, _context) = entered_reactor();
+        let listener = block_on(&mut reactor, TcpListener::bind("127.0.0.1:0")).unwrap();
+        assert_eq!(listener.io.interest(), Interest::READABLE);
+        let addr = listener.local_addr().unwrap();
+        let connected = block_on(&mut reactor, TcpStream::connect(addr)).unwrap();
+        let (accepted, peer) = block_on(&mut reactor, listener.accept()).unwrap();
+        assert_eq!(peer, connected.local_addr().unwrap());
+        for stream in [&connected, &accepted] {
+            assert_eq!(
+                stream.io.interest(),
+                Interest::READABLE | Interest::WRITABLE
+            );
+        }
+    }
+}

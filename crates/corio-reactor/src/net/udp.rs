@@ -5,8 +5,10 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use crate::reactor::Direction;
-use crate::source::Registered;
+use mio::Interest;
+
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 
 /// A UDP socket. Every operation is async; several tasks may send and
 /// receive on one socket at once through a shared reference.
@@ -24,7 +26,7 @@ use crate::source::Registered;
 /// # Ok(()) }
 /// ```
 pub struct UdpSocket {
-    io: Registered<mio::net::UdpSocket>,
+    io: Registration<mio::net::UdpSocket>,
 }
 
 impl UdpSocket {
@@ -46,7 +48,7 @@ impl UdpSocket {
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let socket = super::each_addr(addr, mio::net::UdpSocket::bind)?;
         Ok(UdpSocket {
-            io: Registered::new(socket)?,
+            io: Registration::new(socket, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
@@ -185,5 +187,21 @@ impl UdpSocket {
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("UdpSocket").field(&self.io).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{block_on, entered_reactor};
+
+    #[test]
+    fn a_socket_registers_to_read_and_write() {
+        let (mut reactor, _context) = entered_reactor();
+        let socket = block_on(&mut reactor, UdpSocket::bind("127.0.0.1:0")).unwrap();
+        assert_eq!(
+            socket.io.interest(),
+            Interest::READABLE | Interest::WRITABLE
+        );
     }
 }

@@ -7,8 +7,10 @@ use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::reactor::Direction;
-use crate::source::Registered;
+use mio::Interest;
+
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 
 /// A Unix domain socket server.
 ///
@@ -27,7 +29,7 @@ use crate::source::Registered;
 /// # Ok(()) }
 /// ```
 pub struct UnixListener {
-    io: Registered<mio::net::UnixListener>,
+    io: Registration<mio::net::UnixListener>,
 }
 
 impl UnixListener {
@@ -43,7 +45,7 @@ impl UnixListener {
     /// See the [type docs](Self).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            io: Registered::new(mio::net::UnixListener::bind(path)?)?,
+            io: Registration::new(mio::net::UnixListener::bind(path)?, Interest::READABLE)?,
         })
     }
 
@@ -105,13 +107,13 @@ impl fmt::Debug for UnixListener {
 /// # Ok(()) }
 /// ```
 pub struct UnixStream {
-    io: Registered<mio::net::UnixStream>,
+    io: Registration<mio::net::UnixStream>,
 }
 
 impl UnixStream {
     fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: Registered::new(stream)?,
+            io: Registration::new(stream, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
@@ -215,3 +217,30 @@ impl fmt::Debug for UnixStream {
 
 impl_async_read!(UnixStream, stream => stream);
 impl_async_write!(UnixStream, stream => stream);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{block_on, entered_reactor};
+
+    #[test]
+    fn a_listener_registers_to_read_only_and_its_streams_to_read_and_write() {
+        let (mut reactor, _context) = entered_reactor();
+        let dir = std::env::temp_dir().join(format!("corio-reactor-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("interest.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        assert_eq!(listener.io.interest(), Interest::READABLE);
+        let connected = block_on(&mut reactor, UnixStream::connect(&path)).unwrap();
+        let (accepted, _) = block_on(&mut reactor, listener.accept()).unwrap();
+        let (left, right) = UnixStream::pair().unwrap();
+        for stream in [&connected, &accepted, &left, &right] {
+            assert_eq!(
+                stream.io.interest(),
+                Interest::READABLE | Interest::WRITABLE
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,29 +1,61 @@
-//! A mio source registered with the current loop's reactor, and the loop
-//! every socket operation runs: ask the budget, wait for readiness, try the
-//! system call, and on `WouldBlock` clear the readiness it saw and wait again.
+//! A mio source registered with the current loop's reactor: the one type
+//! that owns the source, its slot in the reactor and its readiness (tokio's
+//! `PollEvented`), and the loop every socket operation runs.
+//!
+//! # Protocol
+//!
+//! * A source registers for the interest it needs and no more: a listener
+//!   or a signal pipe only reads, a stream or a UDP socket reads and writes.
+//!   Waiting for a direction outside the interest would wait forever, so
+//!   debug builds assert against it.
+//! * Every operation ([`Registration::poll_io`],
+//!   [`Registration::poll_stream_io`]) asks the cooperative budget first
+//!   (a completed operation costs one unit), then loops: wait for readiness
+//!   in its direction, try the system call, and on `WouldBlock` clear the
+//!   readiness it saw (under the tick rule of
+//!   [`scheduled_io`](crate::scheduled_io)) and wait again. `Interrupted`
+//!   retries at once.
+//! * A stream read or write that moves fewer bytes than asked, but more
+//!   than none, clears the plain readable or writable bit it saw as well:
+//!   the socket is drained for that direction (tokio's rule).
+//! * Dropping the registration deregisters the source from the poller,
+//!   closes it, frees its slot (retiring the token) and shuts its
+//!   readiness down, which wakes anyone still waiting with an error.
 
 use std::io;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use corio_core::coop;
 use mio::event::Source;
+use mio::{Interest, Token};
 
-use crate::reactor::{Direction, ReadyEvent, Registration};
+use crate::reactor::Handle;
+use crate::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 
-/// A mio source plus its registration; deregisters the source when dropped.
-pub(crate) struct Registered<S: Source> {
+/// A mio source plus its registration with the reactor; deregisters the
+/// source and frees its slot when dropped.
+pub(crate) struct Registration<S: Source> {
     // Always `Some` until `drop`, which takes it to deregister it.
     source: Option<S>,
-    registration: Registration,
+    interest: Interest,
+    handle: Arc<Handle>,
+    token: Token,
+    io: Arc<ScheduledIo>,
 }
 
-impl<S: Source> Registered<S> {
-    /// Registers `source` for reading and writing with the current reactor.
-    pub(crate) fn new(mut source: S) -> io::Result<Self> {
-        let registration = Registration::new(&mut source)?;
-        Ok(Registered {
+impl<S: Source> Registration<S> {
+    /// Registers `source` for `interest` with the reactor of the current
+    /// thread's loop.
+    pub(crate) fn new(mut source: S, interest: Interest) -> io::Result<Self> {
+        let handle = Handle::current()?;
+        let (token, io) = handle.register(&mut source, interest)?;
+        Ok(Registration {
             source: Some(source),
-            registration,
+            interest,
+            handle,
+            token,
+            io,
         })
     }
 
@@ -31,6 +63,12 @@ impl<S: Source> Registered<S> {
         self.source
             .as_ref()
             .expect("the source is only taken out in drop")
+    }
+
+    /// The interest the source is registered for.
+    #[cfg(test)]
+    pub(crate) fn interest(&self) -> Interest {
+        self.interest
     }
 
     /// Runs `operation` once the source is ready for `direction`, until it
@@ -78,15 +116,15 @@ impl<S: Source> Registered<S> {
     ) -> Poll<io::Result<R>> {
         let permit = ready!(coop::poll_proceed(cx));
         loop {
-            let event = ready!(self.registration.poll_ready(cx, direction))?;
+            let event = ready!(self.poll_ready(cx, direction))?;
             match operation(self.get_ref()) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.registration.clear_readiness(event);
+                    self.io.clear_readiness(event);
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 result => {
                     if result.as_ref().is_ok_and(&drained) {
-                        self.registration.clear_readiness(event.edge_only());
+                        self.io.clear_readiness(event.edge_only());
                     }
                     permit.made_progress();
                     return Poll::Ready(result);
@@ -101,26 +139,36 @@ impl<S: Source> Registered<S> {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.registration.poll_ready(cx, direction)
+        debug_assert!(
+            match direction {
+                Direction::Read => self.interest.is_readable(),
+                Direction::Write => self.interest.is_writable(),
+            },
+            "waiting for {direction:?} on a source registered for {:?}",
+            self.interest
+        );
+        self.io.poll_ready(cx, direction)
     }
 
     /// Forgets readiness seen in `event` (unless a newer event arrived).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        self.registration.clear_readiness(event);
+        self.io.clear_readiness(event);
     }
 }
 
-impl<S: Source> Drop for Registered<S> {
+impl<S: Source> Drop for Registration<S> {
     fn drop(&mut self) {
         if let Some(mut source) = self.source.take() {
             // Failing to deregister leaves nothing to undo: closing the
             // descriptor right after removes it from the poller anyway.
-            let _ = self.registration.deregister(&mut source);
+            let _ = self.handle.deregister(&mut source);
         }
+        self.handle.release(self.token);
+        self.io.shutdown();
     }
 }
 
-impl<S: Source + std::fmt::Debug> std::fmt::Debug for Registered<S> {
+impl<S: Source + std::fmt::Debug> std::fmt::Debug for Registration<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.get_ref().fmt(f)
     }
@@ -129,73 +177,59 @@ impl<S: Source + std::fmt::Debug> std::fmt::Debug for Registered<S> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::Reactor;
-    use corio_core::Driver;
+    use crate::test_util::{entered_reactor, park_until, poll_once};
     use std::io::{Read, Write};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
+    use std::os::unix::net::UnixStream;
 
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
+    /// A registered stream socket and the plain blocking socket at its other end.
+    fn registered_pair() -> (Registration<mio::net::UnixStream>, UnixStream) {
+        let (ours, theirs) = mio::net::UnixStream::pair().unwrap();
+        let ours = Registration::new(ours, Interest::READABLE | Interest::WRITABLE).unwrap();
+        (ours, UnixStream::from(std::os::fd::OwnedFd::from(theirs)))
     }
 
-    /// Polls one stream operation of `requested` bytes, counting how many
-    /// times the system call runs.
-    fn poll_counted<S: Source>(
-        io: &Registered<S>,
-        direction: Direction,
-        requested: usize,
+    /// Polls one stream read into `buf`, counting the system calls in `calls`.
+    fn poll_read(
+        io: &Registration<mio::net::UnixStream>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
         calls: &mut usize,
-        mut operation: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let waker = Waker::from(Arc::new(Noop));
-        let mut cx = Context::from_waker(&waker);
-        io.poll_stream_io(&mut cx, direction, requested, |source| {
+        io.poll_stream_io(cx, Direction::Read, buf.len(), |mut source| {
             *calls += 1;
-            operation(source)
+            source.read(buf)
         })
     }
 
-    /// Parks until `poll` is ready.
-    fn park_until<T>(reactor: &mut Reactor, mut poll: impl FnMut() -> Poll<T>) -> T {
-        loop {
-            if let Poll::Ready(value) = poll() {
-                return value;
-            }
-            reactor.park(None).unwrap();
-        }
+    /// Polls one stream write of `buf`, counting the system calls in `calls`.
+    fn poll_write(
+        io: &Registration<mio::net::UnixStream>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        calls: &mut usize,
+    ) -> Poll<io::Result<usize>> {
+        io.poll_stream_io(cx, Direction::Write, buf.len(), |mut source| {
+            *calls += 1;
+            source.write(buf)
+        })
     }
 
     #[test]
     fn a_short_read_waits_for_the_next_edge_without_a_system_call() {
-        let mut reactor = Reactor::new().unwrap();
-        let _context = corio_core::enter_io_context(reactor.io_context());
-        let (ours, theirs) = mio::net::UnixStream::pair().unwrap();
-        let io = Registered::new(ours).unwrap();
-        let mut theirs = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(theirs));
+        let (mut reactor, _context) = entered_reactor();
+        let (io, mut theirs) = registered_pair();
         let mut buf = [0; 64];
         let mut calls = 0;
         theirs.write_all(b"hello").unwrap();
-        let read = park_until(&mut reactor, || {
-            poll_counted(&io, Direction::Read, 64, &mut calls, |mut s| {
-                s.read(&mut buf)
-            })
-        });
+        let read = park_until(&mut reactor, |cx| poll_read(&io, cx, &mut buf, &mut calls));
         assert_eq!(read.unwrap(), 5);
         let before = calls;
         // The short read drained the socket: no `recv` that would say EAGAIN.
-        assert!(poll_counted(&io, Direction::Read, 64, &mut calls, |mut s| s
-            .read(&mut buf))
-        .is_pending());
+        assert!(poll_once(|cx| poll_read(&io, cx, &mut buf, &mut calls)).is_pending());
         assert_eq!(calls, before, "a drained socket was read again");
         // The next edge is not lost.
         theirs.write_all(b"more").unwrap();
-        let read = park_until(&mut reactor, || {
-            poll_counted(&io, Direction::Read, 64, &mut calls, |mut s| {
-                s.read(&mut buf)
-            })
-        });
+        let read = park_until(&mut reactor, |cx| poll_read(&io, cx, &mut buf, &mut calls));
         assert_eq!(read.unwrap(), 4);
         assert_eq!(&buf[..4], b"more");
         // Data then end-of-file: the short read keeps the closed bit, and
@@ -204,12 +238,8 @@ mod tests {
         theirs.shutdown(std::net::Shutdown::Write).unwrap();
         let mut seen = Vec::new();
         loop {
-            let read = park_until(&mut reactor, || {
-                poll_counted(&io, Direction::Read, 64, &mut calls, |mut s| {
-                    s.read(&mut buf)
-                })
-            })
-            .unwrap();
+            let read = park_until(&mut reactor, |cx| poll_read(&io, cx, &mut buf, &mut calls));
+            let read = read.unwrap();
             if read == 0 {
                 break;
             }
@@ -217,9 +247,7 @@ mod tests {
         }
         assert_eq!(seen, b"last");
         for _ in 0..3 {
-            let again = poll_counted(&io, Direction::Read, 64, &mut calls, |mut s| {
-                s.read(&mut buf)
-            });
+            let again = poll_once(|cx| poll_read(&io, cx, &mut buf, &mut calls));
             assert!(
                 matches!(again, Poll::Ready(Ok(0))),
                 "end-of-file was forgotten"
@@ -229,34 +257,22 @@ mod tests {
 
     #[test]
     fn a_short_write_waits_for_room_without_a_system_call() {
-        let mut reactor = Reactor::new().unwrap();
-        let _context = corio_core::enter_io_context(reactor.io_context());
-        let (ours, theirs) = mio::net::UnixStream::pair().unwrap();
-        let io = Registered::new(ours).unwrap();
-        let mut theirs = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(theirs));
+        let (mut reactor, _context) = entered_reactor();
+        let (io, mut theirs) = registered_pair();
         let chunk = vec![7u8; 1 << 20];
         let mut calls = 0;
         // Write until the kernel takes less than asked: the buffer is full.
         let mut written = 0;
         loop {
-            let wrote = park_until(&mut reactor, || {
-                poll_counted(&io, Direction::Write, chunk.len(), &mut calls, |mut s| {
-                    s.write(&chunk)
-                })
-            })
-            .unwrap();
+            let wrote = park_until(&mut reactor, |cx| poll_write(&io, cx, &chunk, &mut calls));
+            let wrote = wrote.unwrap();
             written += wrote;
             if wrote < chunk.len() {
                 break;
             }
         }
         let before = calls;
-        assert!(
-            poll_counted(&io, Direction::Write, chunk.len(), &mut calls, |mut s| {
-                s.write(&chunk)
-            })
-            .is_pending()
-        );
+        assert!(poll_once(|cx| poll_write(&io, cx, &chunk, &mut calls)).is_pending());
         assert_eq!(calls, before, "a full socket was written again");
         // Draining the peer brings a new edge, and the write goes through.
         let mut sink = vec![0; 1 << 16];
@@ -264,11 +280,7 @@ mod tests {
         while drained < written {
             drained += theirs.read(&mut sink).unwrap();
         }
-        let wrote = park_until(&mut reactor, || {
-            poll_counted(&io, Direction::Write, chunk.len(), &mut calls, |mut s| {
-                s.write(&chunk)
-            })
-        });
+        let wrote = park_until(&mut reactor, |cx| poll_write(&io, cx, &chunk, &mut calls));
         assert!(wrote.unwrap() > 0);
     }
 }

@@ -1,4 +1,4 @@
-//! Buffered reading in the shapes of asyncio's `StreamReader`.
+//! [`BufReader`]: buffered reading in the shapes of asyncio's `StreamReader`.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -8,52 +8,12 @@ use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
+use super::AsyncReadExt;
+
 /// The default limit on the length of one line, as in asyncio: 64 KiB.
 const DEFAULT_LIMIT: usize = 64 * 1024;
 /// The size of the internal buffer.
 const CAPACITY: usize = 8 * 1024;
-
-/// Fills `buf` completely from `reader`, retrying reads that were
-/// interrupted: the one `read_exact` behind [`BufReader::read_exact`] and the
-/// facade's `AsyncReadExt::read_exact`.
-///
-/// # Errors
-///
-/// Returns [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) when the reader
-/// ends before `buf` is full (the bytes read so far are in `buf`), or the
-/// reader's error.
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn f(mut stream: corio_reactor::net::TcpStream) -> std::io::Result<()> {
-/// let mut header = [0; 4];
-/// corio_reactor::io::read_exact(&mut stream, &mut header).await?;
-/// # Ok(()) }
-/// ```
-pub async fn read_exact<R>(reader: &mut R, buf: &mut [u8]) -> io::Result<()>
-where
-    R: AsyncRead + Unpin + ?Sized,
-{
-    let mut done = 0;
-    while done < buf.len() {
-        match poll_fn(|cx| Pin::new(&mut *reader).poll_read(cx, &mut buf[done..])).await {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "end-of-file after {done} of the {} bytes expected",
-                        buf.len()
-                    ),
-                ))
-            }
-            Ok(read) => done += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
 
 /// Adds a buffer to a reader, with line-oriented and exact reads.
 ///
@@ -63,7 +23,7 @@ where
 /// # Examples
 ///
 /// ```no_run
-/// use corio_reactor::{io::BufReader, net::TcpStream};
+/// use corio::{io::BufReader, net::TcpStream};
 ///
 /// # async fn f() -> std::io::Result<()> {
 /// let stream = TcpStream::connect("127.0.0.1:8080").await?;
@@ -91,9 +51,9 @@ pub struct BufReader<R> {
 /// # Examples
 ///
 /// ```no_run
-/// use corio_reactor::io::{BufReader, LimitOverrunError};
+/// use corio::io::{BufReader, LimitOverrunError};
 ///
-/// # async fn f(mut reader: BufReader<corio_reactor::net::TcpStream>) {
+/// # async fn f(mut reader: BufReader<corio::net::TcpStream>) {
 /// let mut line = Vec::new();
 /// if let Err(error) = reader.read_until(b'\n', &mut line).await {
 ///     if let Some(overrun) = error.get_ref().and_then(|e| e.downcast_ref::<LimitOverrunError>()) {
@@ -126,9 +86,9 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```
-    /// use corio_reactor::io::BufReader;
+    /// use corio::io::BufReader;
     /// # struct Empty;
-    /// # impl futures_io::AsyncRead for Empty {
+    /// # impl corio::io::AsyncRead for Empty {
     /// #     fn poll_read(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, _: &mut [u8])
     /// #         -> std::task::Poll<std::io::Result<usize>> { std::task::Poll::Ready(Ok(0)) }
     /// # }
@@ -152,9 +112,9 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```
-    /// # use corio_reactor::io::BufReader;
+    /// # use corio::io::BufReader;
     /// # struct Empty;
-    /// # impl futures_io::AsyncRead for Empty {
+    /// # impl corio::io::AsyncRead for Empty {
     /// #     fn poll_read(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, _: &mut [u8])
     /// #         -> std::task::Poll<std::io::Result<usize>> { std::task::Poll::Ready(Ok(0)) }
     /// # }
@@ -180,7 +140,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # fn f(reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) -> std::io::Result<()> {
+    /// # fn f(reader: corio::io::BufReader<corio::net::TcpStream>) -> std::io::Result<()> {
     /// let peer = reader.get_ref().peer_addr()?;
     /// # Ok(()) }
     /// ```
@@ -194,7 +154,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # fn f(mut reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) {
+    /// # fn f(mut reader: corio::io::BufReader<corio::net::TcpStream>) {
     /// let stream = reader.get_mut();
     /// # }
     /// ```
@@ -207,7 +167,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # fn f(reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) {
+    /// # fn f(reader: corio::io::BufReader<corio::net::TcpStream>) {
     /// let stream = reader.into_inner();
     /// # }
     /// ```
@@ -220,7 +180,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # fn f(reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) {
+    /// # fn f(reader: corio::io::BufReader<corio::net::TcpStream>) {
     /// println!("{} bytes buffered", reader.buffer().len());
     /// # }
     /// ```
@@ -242,7 +202,7 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn f(mut reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) -> std::io::Result<()> {
+    /// # async fn f(mut reader: corio::io::BufReader<corio::net::TcpStream>) -> std::io::Result<()> {
     /// let mut record = Vec::new();
     /// reader.read_until(0, &mut record).await?;
     /// # Ok(()) }
@@ -313,14 +273,14 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn f(mut reader: corio_reactor::io::BufReader<corio_reactor::net::TcpStream>) -> std::io::Result<()> {
+    /// # async fn f(mut reader: corio::io::BufReader<corio::net::TcpStream>) -> std::io::Result<()> {
     /// let mut header = [0; 4];
     /// reader.read_exact(&mut header).await?;
     /// let body_len = u32::from_be_bytes(header);
     /// # Ok(()) }
     /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(self, buf).await
+        AsyncReadExt::read_exact(self, buf).await
     }
 
     /// Returns how many bytes are buffered, reading more first if there are
