@@ -27,6 +27,16 @@ impl Driver for CountingDriver {
     }
 }
 
+/// A counting driver and its count.
+fn counting_driver() -> (CountingDriver, Arc<AtomicUsize>) {
+    let parks = Arc::new(AtomicUsize::new(0));
+    let driver = CountingDriver {
+        inner: ParkDriver::new(),
+        parks: parks.clone(),
+    };
+    (driver, parks)
+}
+
 fn has_io_context(event_loop: &mut EventLoop) -> bool {
     event_loop.run_until_complete(async { corio_core::io_context().is_some() })
 }
@@ -52,11 +62,7 @@ fn the_default_driver_parks_the_thread_without_the_io_feature() {
 
 #[test]
 fn a_driver_given_to_the_builder_drives_the_loop() {
-    let parks = Arc::new(AtomicUsize::new(0));
-    let driver = CountingDriver {
-        inner: ParkDriver::new(),
-        parks: parks.clone(),
-    };
+    let (driver, parks) = counting_driver();
     let mut event_loop = Runtime::builder()
         .driver(driver)
         .build_event_loop()
@@ -71,11 +77,7 @@ fn a_driver_given_to_the_builder_drives_the_loop() {
 
 #[test]
 fn a_runtime_runs_on_the_driver_and_clock_it_was_given() {
-    let parks = Arc::new(AtomicUsize::new(0));
-    let driver = CountingDriver {
-        inner: ParkDriver::new(),
-        parks: parks.clone(),
-    };
+    let (driver, parks) = counting_driver();
     let runtime = Runtime::builder()
         .current_thread()
         .driver(driver)
