@@ -1,9 +1,11 @@
 //! Project automation for corio, run as `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks, in order, stopping at the first failure.
+//! - `ci`: everything CI checks, in order, stopping at the first failure
+//!   (including the executor built without its `io` feature).
 //! - `miri`: corio-core's tests and the event loop's under Miri (installs the
 //!   nightly components).
-//! - `loom`: the loom models (`RUSTFLAGS="--cfg loom"`).
+//! - `loom`: the loom models of the task state word and of the event loop's
+//!   cross-thread hand-off (`RUSTFLAGS="--cfg loom"`).
 //! - `bench [--quick]`: corio side by side with tokio and smol.
 
 use std::env;
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
                  commands:\n  \
                  ci              everything CI checks, stopping at the first failure\n  \
                  miri            corio-core's and the event loop's tests under Miri\n  \
-                 loom            the loom models of the task state machine\n  \
+                 loom            the loom models (task state machine, loop hand-off)\n  \
                  bench [--quick] corio side by side with tokio and smol"
             );
             return ExitCode::from(2);
@@ -64,6 +66,7 @@ fn ci() -> Result {
         ]),
     )?;
     step("tests", cargo(&["test", "--workspace"]))?;
+    executor_without_io()?;
     let mut doc = cargo(&["doc", "--no-deps", "--workspace"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     step("docs", doc)?;
@@ -119,12 +122,56 @@ fn miri() -> Result {
     step("corio-executor's event loop under Miri", test)
 }
 
+/// The executor without its `io` feature: neither mio nor corio-reactor in
+/// its dependency tree, and its tests pass on the park driver.
+fn executor_without_io() -> Result {
+    let what = "corio-executor's dependencies without the io feature";
+    let mut tree = cargo(&[
+        "tree",
+        "-p",
+        "corio-executor",
+        "-e",
+        "normal",
+        "--no-default-features",
+        "--prefix",
+        "none",
+    ]);
+    println!("\n==> {what}: {}", describe(&tree));
+    let output = tree
+        .output()
+        .map_err(|e| format!("{what}: cannot start `{}`: {e}", describe(&tree)))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{what}: `{}` exited with {}",
+            describe(&tree),
+            output.status
+        ));
+    }
+    let listed = String::from_utf8_lossy(&output.stdout);
+    let unwanted: Vec<&str> = listed
+        .lines()
+        .filter(|line| line.starts_with("mio ") || line.starts_with("corio-reactor "))
+        .collect();
+    if !unwanted.is_empty() {
+        return Err(format!("{what}: found {}", unwanted.join(", ")));
+    }
+    println!("<== {what}: ok (no mio, no corio-reactor)");
+    step(
+        "corio-executor's tests without the io feature",
+        cargo(&["test", "-p", "corio-executor", "--no-default-features"]),
+    )
+}
+
 fn loom() -> Result {
+    // The task state word (corio-core) and the event loop's cross-thread
+    // hand-off (corio-executor).
     let mut test = cargo(&[
         "test",
         "--release",
         "-p",
         "corio-core",
+        "-p",
+        "corio-executor",
         "--lib",
         "--",
         "loom_",

@@ -47,9 +47,20 @@ pub(crate) fn assert_no_loop_running() {
     }
 }
 
+/// Why a loop is entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EnterMode {
+    /// To run it: no other loop may run on this thread meanwhile.
+    Running,
+    /// To drop what is left of it at shutdown, which may happen inside a
+    /// running loop (a loop dropped by a task of another loop).
+    Cleanup,
+}
+
 /// Makes `local` the current loop until the guard drops.
-pub(crate) fn enter(local: Rc<Local>, running: bool) -> EnterGuard {
+pub(crate) fn enter(local: Rc<Local>, mode: EnterMode) -> EnterGuard {
     let previous = CURRENT.with(|current| current.replace(Rc::as_ptr(&local)));
+    let running = mode == EnterMode::Running;
     let was_running = RUNNING.with(|flag| flag.replace(running || flag.get()));
     EnterGuard {
         _local: local,

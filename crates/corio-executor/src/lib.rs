@@ -33,24 +33,31 @@
 //! A FIFO ready queue of `Runnable`s on the loop's thread (no lock), a
 //! lock-free injection queue for other threads, a registry of live tasks, the
 //! timer wheel of `corio-timer`, and one driver. See the `event_loop` module
-//! for the iteration order.
+//! for the iteration order and the file of each concept.
+//!
+//! # Features
+//!
+//! - `io` (on by default): the mio reactor of `corio-reactor` is the default
+//!   driver of [`EventLoop::new`] and [`Runtime`]. Without it, neither mio
+//!   nor `corio-reactor` is built, and the default driver is the core's
+//!   `ParkDriver`: timers work, sockets fail with `Unsupported`.
 
 mod blocking;
+mod builder;
 mod context;
 mod event_loop;
 mod info;
+mod loom;
 mod runtime;
 mod task_map;
 
 pub use blocking::{spawn_blocking, to_thread};
+pub use builder::Builder;
 pub use context::{
     all_tasks, call_soon, current_task, spawn, spawn_local, task, yield_now, YieldNow,
 };
-pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
+pub use event_loop::{
+    CallbackHandle, EventLoop, LoopHandle, DEFAULT_SLOW_POLL_THRESHOLD, EVENT_INTERVAL,
+};
 pub use info::TaskInfo;
-pub use runtime::{Builder, Runtime, DEFAULT_SLOW_POLL_THRESHOLD};
-
-/// The driver `EventLoop::new` and `Runtime` use: the mio reactor.
-fn default_driver() -> std::io::Result<corio_reactor::Reactor> {
-    corio_reactor::Reactor::new()
-}
+pub use runtime::Runtime;

@@ -1,33 +1,15 @@
 //! `Runtime`: a configured loop behind tokio's `block_on` / `spawn` shape.
 
 use std::future::Future;
-use std::io;
 use std::panic::Location;
-use std::time::Duration;
 
 use corio_core::{Task, TaskMeta};
-use corio_timer::Clock;
 
+use crate::builder::Builder;
 use crate::event_loop::{EventLoop, LoopHandle};
 
-/// The slow-poll threshold that `CORIO_DEBUG=1` and `debug(true)` turn on.
-///
-/// ```
-/// let event_loop = corio_executor::EventLoop::new().unwrap();
-/// event_loop.set_slow_poll_threshold(Some(corio_executor::DEFAULT_SLOW_POLL_THRESHOLD));
-/// ```
-pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
-
-/// Reads `CORIO_DEBUG`: any value but empty or `0` turns debug mode on.
-pub(crate) fn debug_from_env() -> Option<Duration> {
-    match std::env::var_os("CORIO_DEBUG") {
-        Some(value) if !value.is_empty() && value != "0" => Some(DEFAULT_SLOW_POLL_THRESHOLD),
-        _ => None,
-    }
-}
-
 /// A corio runtime: an event loop with its driver and clock, built by
-/// [`Runtime::builder`].
+/// [`Runtime::builder`] (whose [`Builder`] holds every setting).
 ///
 /// # Examples
 ///
@@ -44,27 +26,6 @@ pub struct Runtime {
     handle: LoopHandle,
 }
 
-/// Configures a [`Runtime`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// let runtime = corio_executor::Runtime::builder()
-///     .current_thread()
-///     .virtual_time(true)
-///     .build()
-///     .unwrap();
-/// // With virtual time, an hour passes at once when nothing else can run.
-/// runtime.block_on(corio_timer::sleep(Duration::from_secs(3600)));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Builder {
-    virtual_time: bool,
-    debug: Option<bool>,
-}
-
 impl Runtime {
     /// Returns a builder for a runtime.
     ///
@@ -76,6 +37,14 @@ impl Runtime {
     /// ```
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// A current-thread runtime on `event_loop`.
+    pub(crate) fn on_loop(event_loop: EventLoop) -> Runtime {
+        Runtime {
+            handle: event_loop.handle(),
+            event_loop: std::cell::RefCell::new(event_loop),
+        }
     }
 
     /// Runs `future` to completion on this runtime's loop and returns its
@@ -130,72 +99,5 @@ impl Runtime {
     /// ```
     pub fn handle(&self) -> LoopHandle {
         self.handle.clone()
-    }
-}
-
-impl Builder {
-    /// Selects the current-thread flavour: one event loop on the thread that
-    /// calls `block_on` (the only flavour so far).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let runtime = corio_executor::Runtime::builder().current_thread().build().unwrap();
-    /// # drop(runtime);
-    /// ```
-    pub fn current_thread(self) -> Builder {
-        self
-    }
-
-    /// With `true`, the loop's clock is virtual: it jumps to the next timer
-    /// whenever every task is idle, so a test that sleeps an hour finishes at
-    /// once.
-    ///
-    /// # Examples
-    ///
-    /// See [`Builder`].
-    pub fn virtual_time(mut self, enabled: bool) -> Builder {
-        self.virtual_time = enabled;
-        self
-    }
-
-    /// With `true`, a task poll longer than 100 ms is reported with the task's
-    /// name and spawn location (also turned on by `CORIO_DEBUG=1`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let runtime = corio_executor::Runtime::builder().current_thread().debug(true).build().unwrap();
-    /// # drop(runtime);
-    /// ```
-    pub fn debug(mut self, enabled: bool) -> Builder {
-        self.debug = Some(enabled);
-        self
-    }
-
-    /// Builds the runtime.
-    ///
-    /// # Errors
-    ///
-    /// Returns the OS error when the IO driver cannot be created.
-    ///
-    /// # Examples
-    ///
-    /// See [`Builder`].
-    pub fn build(self) -> io::Result<Runtime> {
-        let clock = if self.virtual_time {
-            Clock::manual()
-        } else {
-            Clock::real()
-        };
-        let event_loop =
-            EventLoop::with_driver_and_clock(Box::new(crate::default_driver()?), clock);
-        if let Some(debug) = self.debug {
-            event_loop.set_slow_poll_threshold(debug.then_some(DEFAULT_SLOW_POLL_THRESHOLD));
-        }
-        Ok(Runtime {
-            handle: event_loop.handle(),
-            event_loop: std::cell::RefCell::new(event_loop),
-        })
     }
 }

@@ -13,6 +13,15 @@ use corio_core::TaskRef;
 /// The tag bit of internal tasks.
 const INTERNAL: usize = 1 << (usize::BITS - 1);
 
+/// Whether `all_tasks` lists a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// A task the user spawned.
+    Listed,
+    /// One of the loop's own tasks (a `call_at` callback).
+    Internal,
+}
+
 #[derive(Default)]
 pub(crate) struct TaskMap {
     slots: Vec<Option<TaskRef>>,
@@ -28,12 +37,11 @@ pub(crate) fn key_of(tag: usize) -> usize {
 impl TaskMap {
     /// The tag to give the next task to insert: its slot, and whether it is
     /// internal.
-    pub(crate) fn next_tag(&self, internal: bool) -> usize {
+    pub(crate) fn next_tag(&self, visibility: Visibility) -> usize {
         let key = self.free.last().copied().unwrap_or(self.slots.len());
-        if internal {
-            key | INTERNAL
-        } else {
-            key
+        match visibility {
+            Visibility::Listed => key,
+            Visibility::Internal => key | INTERNAL,
         }
     }
 

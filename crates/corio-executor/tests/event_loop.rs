@@ -412,10 +412,11 @@ fn sleep_zero_yields_exactly_once() {
 
 #[test]
 fn virtual_time_jumps_over_an_hour_of_sleep() {
-    let mut event_loop = EventLoop::with_driver_and_clock(
-        Box::new(corio_core::ParkDriver::new()),
-        corio_timer::Clock::manual(),
-    );
+    let mut event_loop = corio_executor::Runtime::builder()
+        .driver(corio_core::ParkDriver::new())
+        .virtual_time(true)
+        .build_event_loop()
+        .unwrap();
     let wall = std::time::Instant::now();
     let start = event_loop.time();
     event_loop.run_until_complete(async {

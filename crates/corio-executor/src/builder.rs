@@ -1,0 +1,250 @@
+//! `Builder`: the one place a loop or a runtime is configured (flavour,
+//! driver, clock, debug mode).
+//!
+//! Every setting is resolved into a `LoopConfig` that
+//! `EventLoop::from_config` turns into a loop; `build` wraps the loop in the
+//! runtime of the chosen flavour, `build_event_loop` gives the bare loop.
+//! The flavour is an internal enum with one variant so far, so that the
+//! multi-thread flavour adds a variant and its settings here without
+//! changing what exists.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use corio_core::Driver;
+use corio_timer::Clock;
+
+use crate::event_loop::{EventLoop, SlowPoll, DEFAULT_SLOW_POLL_THRESHOLD};
+use crate::runtime::Runtime;
+
+/// Configures a [`Runtime`] or a bare [`EventLoop`]; made by
+/// [`Runtime::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = corio_executor::Runtime::builder()
+///     .current_thread()
+///     .virtual_time(true)
+///     .build()
+///     .unwrap();
+/// // With virtual time, an hour passes at once when nothing else can run.
+/// runtime.block_on(corio_timer::sleep(Duration::from_secs(3600)));
+/// ```
+pub struct Builder {
+    flavor: Flavor,
+    time: Time,
+    slow_poll: SlowPoll,
+    driver: Option<Box<dyn Driver>>,
+}
+
+/// Which runtime `build` makes.
+#[derive(Debug, Clone, Copy)]
+enum Flavor {
+    /// One event loop on the thread that calls `block_on`.
+    CurrentThread,
+}
+
+/// The loop's clock.
+#[derive(Debug, Clone, Copy)]
+enum Time {
+    Real,
+    Virtual,
+}
+
+/// Everything a loop is made of, resolved from a [`Builder`].
+pub(crate) struct LoopConfig {
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) clock: Clock,
+    pub(crate) slow_poll: Option<Duration>,
+}
+
+impl Default for Builder {
+    /// The defaults: current thread, the default driver, the real clock, and
+    /// debug mode as `CORIO_DEBUG` says.
+    fn default() -> Builder {
+        Builder {
+            flavor: Flavor::CurrentThread,
+            time: Time::Real,
+            slow_poll: SlowPoll::FromEnv,
+            driver: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Selects the current-thread flavour: one event loop on the thread that
+    /// calls `block_on` (the only flavour so far, and the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = corio_executor::Runtime::builder().current_thread().build().unwrap();
+    /// # drop(runtime);
+    /// ```
+    pub fn current_thread(mut self) -> Builder {
+        self.flavor = Flavor::CurrentThread;
+        self
+    }
+
+    /// With `true`, the loop's clock is virtual: it jumps to the next timer
+    /// whenever every task is idle, so a test that sleeps an hour finishes at
+    /// once. The default is the real clock.
+    ///
+    /// # Examples
+    ///
+    /// See [`Builder`].
+    pub fn virtual_time(mut self, enabled: bool) -> Builder {
+        self.time = if enabled { Time::Virtual } else { Time::Real };
+        self
+    }
+
+    /// With `true`, a task poll longer than
+    /// [`DEFAULT_SLOW_POLL_THRESHOLD`] (100 ms) is reported with the task's
+    /// name and spawn location; with `false`, nothing is reported, whatever
+    /// `CORIO_DEBUG` says. Without this call, `CORIO_DEBUG=1` turns it on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = corio_executor::Runtime::builder().current_thread().debug(true).build().unwrap();
+    /// # drop(runtime);
+    /// ```
+    pub fn debug(mut self, enabled: bool) -> Builder {
+        self.slow_poll = if enabled {
+            SlowPoll::After(DEFAULT_SLOW_POLL_THRESHOLD)
+        } else {
+            SlowPoll::Off
+        };
+        self
+    }
+
+    /// Turns debug mode on with `threshold`: a task poll longer than it is
+    /// reported on standard error with the task's name and spawn location.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let runtime = corio_executor::Runtime::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(runtime);
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll = SlowPoll::After(threshold);
+        self
+    }
+
+    /// Drives the loop with `driver` instead of the default one (the IO
+    /// reactor with the `io` feature, the core's `ParkDriver` without it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut event_loop = corio_executor::Runtime::builder()
+    ///     .driver(corio_core::ParkDriver::new())
+    ///     .virtual_time(true)
+    ///     .build_event_loop()
+    ///     .unwrap();
+    /// assert_eq!(event_loop.run_until_complete(async { 5 }), 5);
+    /// ```
+    pub fn driver(mut self, driver: impl Driver) -> Builder {
+        self.driver = Some(Box::new(driver));
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error when the default driver cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// See [`Builder`].
+    pub fn build(self) -> io::Result<Runtime> {
+        match self.flavor {
+            Flavor::CurrentThread => {
+                let config = self.loop_config()?;
+                Ok(Runtime::on_loop(EventLoop::from_config(config)))
+            }
+        }
+    }
+
+    /// Builds a bare current-thread [`EventLoop`] (asyncio's low-level loop)
+    /// with these settings.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error when the default driver cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut event_loop = corio_executor::Runtime::builder()
+    ///     .virtual_time(true)
+    ///     .build_event_loop()
+    ///     .unwrap();
+    /// let start = event_loop.time();
+    /// event_loop.run_until_complete(corio_timer::sleep(Duration::from_secs(3600)));
+    /// assert!(event_loop.time() - start >= Duration::from_secs(3600));
+    /// ```
+    pub fn build_event_loop(self) -> io::Result<EventLoop> {
+        Ok(EventLoop::from_config(self.loop_config()?))
+    }
+
+    /// Resolves the settings, making the default driver if none was given.
+    fn loop_config(mut self) -> io::Result<LoopConfig> {
+        let driver = match self.driver.take() {
+            Some(driver) => driver,
+            None => default_driver()?,
+        };
+        Ok(self.loop_config_on(driver))
+    }
+
+    /// Resolves the settings for a loop on `driver`.
+    pub(crate) fn loop_config_on(self, driver: Box<dyn Driver>) -> LoopConfig {
+        let clock = match self.time {
+            Time::Real => Clock::real(),
+            Time::Virtual => Clock::manual(),
+        };
+        LoopConfig {
+            driver,
+            clock,
+            slow_poll: self.slow_poll.threshold(),
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("time", &self.time)
+            .field("slow_poll", &self.slow_poll)
+            .field("custom_driver", &self.driver.is_some())
+            .finish()
+    }
+}
+
+/// The driver of a loop whose builder was given none: the mio reactor.
+#[cfg(feature = "io")]
+fn default_driver() -> io::Result<Box<dyn Driver>> {
+    Ok(Box::new(corio_reactor::Reactor::new()?))
+}
+
+/// The driver of a loop whose builder was given none: without the `io`
+/// feature, the core's `ParkDriver` (timers work; sockets fail with
+/// `Unsupported`, as no IO context is entered).
+#[cfg(not(feature = "io"))]
+fn default_driver() -> io::Result<Box<dyn Driver>> {
+    Ok(Box::new(corio_core::ParkDriver::new()))
+}
