@@ -14,6 +14,12 @@ use std::task::{Context, Poll, Wake, Waker};
 #[derive(Debug, Default)]
 pub struct WakeCounter(AtomicUsize);
 
+impl WakeCounter {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 impl Wake for WakeCounter {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
@@ -23,7 +29,7 @@ impl Wake for WakeCounter {
 /// A hand-polled future with its own counting waker.
 pub struct Polled<F> {
     pub future: F,
-    counter: Arc<WakeCounter>,
+    pub counter: Arc<WakeCounter>,
     waker: Waker,
 }
 
@@ -61,7 +67,7 @@ impl<F: Future + Unpin> Polled<F> {
 
     /// How often this future's waker has been woken.
     pub fn wakes(&self) -> usize {
-        self.counter.0.load(Ordering::SeqCst)
+        self.counter.count()
     }
 }
 
