@@ -136,10 +136,9 @@ impl Future for BarrierWait<'_> {
                 Poll::Ready(BarrierWaitResult { is_leader: true })
             }
             Stage::Waiting(key) => {
-                if !state.waiters.poll_notified(key, cx.waker()) {
+                if state.waiters.poll_take(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
-                let _released = state.waiters.remove(key);
                 drop(state);
                 self.stage = Stage::Done;
                 Poll::Ready(BarrierWaitResult { is_leader: false })

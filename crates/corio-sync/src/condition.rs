@@ -175,14 +175,11 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                     return Poll::Pending;
                 }
                 WaitStage::Waiting { mutex, key } => {
-                    let mut waiters = condition.waiters.lock();
-                    if !waiters.poll_notified(key, cx.waker()) {
-                        drop(waiters);
+                    let notified = condition.waiters.lock().poll_take(key, cx.waker());
+                    if notified.is_pending() {
                         self.stage = WaitStage::Waiting { mutex, key };
                         return Poll::Pending;
                     }
-                    let _notified = waiters.remove(key);
-                    drop(waiters);
                     self.stage = WaitStage::Relocking(mutex.lock());
                 }
                 WaitStage::Relocking(mut lock) => {

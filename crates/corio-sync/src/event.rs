@@ -155,10 +155,9 @@ impl Future for EventWait<'_> {
                 Poll::Pending
             }
             Stage::Waiting(key) => {
-                if !state.waiters.poll_notified(key, cx.waker()) {
+                if state.waiters.poll_take(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
-                let _notified = state.waiters.remove(key);
                 drop(state);
                 self.stage = Stage::Done;
                 Poll::Ready(())

@@ -131,10 +131,9 @@ impl<'a> Acquiring<'a> {
                 Poll::Pending
             }
             Stage::Waiting(key) => {
-                if !state.waiters.poll_notified(key, cx.waker()) {
+                if state.waiters.poll_take(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
-                let _granted = state.waiters.remove(key);
                 self.stage = Stage::Done;
                 Poll::Ready(())
             }

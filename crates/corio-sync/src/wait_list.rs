@@ -17,8 +17,8 @@
 //!   primitive's state or in the entry's payload, so that it survives until the
 //!   future looks at it.
 //!
-//! The owning future always frees its own entry ([`WaitList::remove`]): on
-//! completion after seeing `Notified`, or in its `Drop`. `remove` says which
+//! The owning future always frees its own entry: on completion after seeing
+//! `Notified` ([`WaitList::poll_take`]), or in its `Drop` ([`WaitList::remove`]). `remove` says which
 //! state the entry was in, so a future dropped after being notified passes the
 //! grant on instead of losing it. Since nobody but the owner frees an entry, a
 //! key is never reused while its owner holds it.
@@ -26,7 +26,7 @@
 //! The payload `P` carries what moves between a notifier and a waiter: nothing
 //! for locks and permits, the item for queue getters and putters.
 
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 /// An index that means "no entry".
 const NIL: usize = usize::MAX;
@@ -43,25 +43,32 @@ pub(crate) struct WaitList<P> {
     head: usize,
     /// The newest waiting entry, or `NIL`.
     tail: usize,
-    /// The first free slot, or `NIL`; free slots are chained through
-    /// `Slot::Free::next_free`.
+    /// The first free slot, or `NIL`; free slots are chained through their
+    /// `next` field.
     free: usize,
 }
 
+/// One entry, kept flat (no enum to move in and out) because every wait and
+/// every notification goes through here.
 #[derive(Debug)]
-enum Slot<P> {
-    Free {
-        next_free: usize,
-    },
-    Waiting {
-        waker: Waker,
-        payload: P,
-        prev: usize,
-        next: usize,
-    },
-    Notified {
-        payload: P,
-    },
+struct Slot<P> {
+    mark: Mark,
+    /// The owner's waker while `Waiting`; taken by the notifier.
+    waker: Option<Waker>,
+    /// `P::default()` while the slot is free.
+    payload: P,
+    /// The previous waiting entry, or `NIL`.
+    prev: usize,
+    /// The next waiting entry (or, for a free slot, the next free one), or
+    /// `NIL`.
+    next: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Free,
+    Waiting,
+    Notified,
 }
 
 /// Where a waiting future is in its life; most futures of this crate keep
@@ -94,7 +101,7 @@ pub(crate) enum Removed<P> {
     Notified(P),
 }
 
-impl<P> WaitList<P> {
+impl<P: Default> WaitList<P> {
     pub(crate) const fn new() -> WaitList<P> {
         WaitList {
             slots: Vec::new(),
@@ -106,27 +113,33 @@ impl<P> WaitList<P> {
 
     /// Appends a waiting entry at the back of the list.
     pub(crate) fn push(&mut self, waker: &Waker, payload: P) -> Key {
-        let slot = Slot::Waiting {
-            waker: waker.clone(),
-            payload,
-            prev: self.tail,
-            next: NIL,
+        let index = match self.free {
+            NIL => {
+                self.slots.push(Slot {
+                    mark: Mark::Free,
+                    waker: None,
+                    payload: P::default(),
+                    prev: NIL,
+                    next: NIL,
+                });
+                self.slots.len() - 1
+            }
+            free => {
+                self.free = self.slots[free].next;
+                free
+            }
         };
-        let index = if self.free == NIL {
-            self.slots.push(slot);
-            self.slots.len() - 1
-        } else {
-            let index = self.free;
-            let Slot::Free { next_free } = self.slots[index] else {
-                unreachable!("the free list links only free slots");
-            };
-            self.free = next_free;
-            self.slots[index] = slot;
-            index
-        };
-        match self.tail {
+        let tail = self.tail;
+        let slot = &mut self.slots[index];
+        debug_assert_eq!(slot.mark, Mark::Free);
+        slot.mark = Mark::Waiting;
+        slot.waker = Some(waker.clone());
+        slot.payload = payload;
+        slot.prev = tail;
+        slot.next = NIL;
+        match tail {
             NIL => self.head = index,
-            tail => self.set_next(tail, index),
+            tail => self.slots[tail].next = index,
         }
         self.tail = index;
         Key(index)
@@ -136,16 +149,15 @@ impl<P> WaitList<P> {
     /// returns its waker (to be woken after the primitive's lock is released)
     /// and its payload, for the notifier to fill or empty.
     pub(crate) fn notify_front(&mut self) -> Option<(Waker, &mut P)> {
-        if self.head == NIL {
+        let index = self.head;
+        if index == NIL {
             return None;
         }
-        let index = self.head;
-        let (waker, payload) = self.unlink(index);
-        self.slots[index] = Slot::Notified { payload };
-        let Slot::Notified { payload } = &mut self.slots[index] else {
-            unreachable!("the slot was just written");
-        };
-        Some((waker, payload))
+        self.unlink(index);
+        let slot = &mut self.slots[index];
+        slot.mark = Mark::Notified;
+        let waker = slot.waker.take().expect("a waiting entry holds a waker");
+        Some((waker, &mut slot.payload))
     }
 
     /// Notifies every waiting entry, oldest first, calling `grant` on each
@@ -157,18 +169,25 @@ impl<P> WaitList<P> {
         }
     }
 
-    /// Whether the entry has been notified; if it is still waiting, its waker
-    /// is replaced by `waker` unless both wake the same task.
-    pub(crate) fn poll_notified(&mut self, key: Key, waker: &Waker) -> bool {
-        match &mut self.slots[key.0] {
-            Slot::Notified { .. } => true,
-            Slot::Waiting { waker: stored, .. } => {
+    /// Completes the entry's wait if it has been notified: frees it and
+    /// returns its payload. If it is still waiting, its waker is replaced by
+    /// `waker` (unless both wake the same task) and it stays.
+    pub(crate) fn poll_take(&mut self, key: Key, waker: &Waker) -> Poll<P> {
+        let slot = &mut self.slots[key.0];
+        match slot.mark {
+            Mark::Waiting => {
+                let stored = slot.waker.as_mut().expect("a waiting entry holds a waker");
                 if !stored.will_wake(waker) {
                     stored.clone_from(waker);
                 }
-                false
+                Poll::Pending
             }
-            Slot::Free { .. } => unreachable!("a key names an entry until its owner removes it"),
+            Mark::Notified => {
+                let payload = std::mem::take(&mut slot.payload);
+                self.free_slot(key.0);
+                Poll::Ready(payload)
+            }
+            Mark::Free => unreachable!("a key names an entry until its owner removes it"),
         }
     }
 
@@ -176,64 +195,43 @@ impl<P> WaitList<P> {
     /// was.
     pub(crate) fn remove(&mut self, key: Key) -> Removed<P> {
         let index = key.0;
-        let removed = match &self.slots[index] {
-            Slot::Waiting { .. } => Removed::Waiting(self.unlink(index).1),
-            Slot::Notified { .. } => {
-                let slot = std::mem::replace(&mut self.slots[index], Slot::Free { next_free: NIL });
-                let Slot::Notified { payload } = slot else {
-                    unreachable!("the slot was just matched");
-                };
-                Removed::Notified(payload)
+        let removed = match self.slots[index].mark {
+            Mark::Waiting => {
+                self.unlink(index);
+                let slot = &mut self.slots[index];
+                slot.waker = None;
+                Removed::Waiting(std::mem::take(&mut slot.payload))
             }
-            Slot::Free { .. } => unreachable!("a key names an entry until its owner removes it"),
+            Mark::Notified => Removed::Notified(std::mem::take(&mut self.slots[index].payload)),
+            Mark::Free => unreachable!("a key names an entry until its owner removes it"),
         };
-        self.slots[index] = Slot::Free {
-            next_free: self.free,
-        };
-        self.free = index;
+        self.free_slot(index);
         removed
     }
 
-    /// Unlinks a waiting entry and returns its waker and payload; the slot is
-    /// left free but not yet on the free list.
-    fn unlink(&mut self, index: usize) -> (Waker, P) {
-        let slot = std::mem::replace(&mut self.slots[index], Slot::Free { next_free: NIL });
-        let Slot::Waiting {
-            waker,
-            payload,
-            prev,
-            next,
-        } = slot
-        else {
-            unreachable!("only waiting entries are linked");
-        };
+    /// Takes a waiting entry out of the list (its slot stays allocated).
+    fn unlink(&mut self, index: usize) {
+        let Slot { prev, next, .. } = self.slots[index];
         match prev {
             NIL => self.head = next,
-            prev => self.set_next(prev, next),
+            prev => self.slots[prev].next = next,
         }
         match next {
             NIL => self.tail = prev,
-            next => self.set_prev(next, prev),
+            next => self.slots[next].prev = prev,
         }
-        (waker, payload)
     }
 
-    fn set_next(&mut self, index: usize, to: usize) {
-        let Slot::Waiting { next, .. } = &mut self.slots[index] else {
-            unreachable!("only waiting entries are linked");
-        };
-        *next = to;
-    }
-
-    fn set_prev(&mut self, index: usize, to: usize) {
-        let Slot::Waiting { prev, .. } = &mut self.slots[index] else {
-            unreachable!("only waiting entries are linked");
-        };
-        *prev = to;
+    /// Puts an unlinked slot on the free list.
+    fn free_slot(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        slot.mark = Mark::Free;
+        slot.next = self.free;
+        self.free = index;
     }
 }
 
-impl<P> Default for WaitList<P> {
+impl<P: Default> Default for WaitList<P> {
     fn default() -> WaitList<P> {
         WaitList::new()
     }
@@ -244,9 +242,11 @@ impl<P> Default for WaitList<P> {
 ///
 /// The first two are kept inline, so that the common cases (one lock handed
 /// on; one item handed to a getter and one putter admitted) never allocate.
+/// Plain fields and no iterator adapters: this is on every hot path.
 #[derive(Debug, Default)]
 pub(crate) struct Wakers {
-    inline: [Option<Waker>; 2],
+    first: Option<Waker>,
+    second: Option<Waker>,
     rest: Vec<Waker>,
 }
 
@@ -256,15 +256,31 @@ impl Wakers {
     }
 
     pub(crate) fn push(&mut self, waker: Waker) {
-        match self.inline.iter_mut().find(|slot| slot.is_none()) {
-            Some(slot) => *slot = Some(waker),
-            None => self.rest.push(waker),
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else if self.second.is_none() {
+            self.second = Some(waker);
+        } else {
+            self.rest.push(waker);
         }
     }
 
     /// Wakes every collected waker, in the order they were pushed.
     pub(crate) fn wake_all(self) {
-        for waker in self.inline.into_iter().flatten().chain(self.rest) {
+        let Wakers {
+            first,
+            second,
+            rest,
+        } = self;
+        let Some(first) = first else {
+            return;
+        };
+        first.wake();
+        let Some(second) = second else {
+            return;
+        };
+        second.wake();
+        for waker in rest {
             waker.wake();
         }
     }
@@ -293,8 +309,7 @@ mod tests {
         assert_eq!(order, [0, 2, 3]);
         assert_eq!(list.head, NIL);
         for key in [keys[0], keys[2], keys[3]] {
-            assert!(list.poll_notified(key, &waker()));
-            assert!(matches!(list.remove(key), Removed::Notified(_)));
+            assert!(list.poll_take(key, &waker()).is_ready());
         }
     }
 

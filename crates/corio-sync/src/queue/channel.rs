@@ -312,16 +312,11 @@ impl<T> Future for Put<'_, T> {
                     }
                 }
             }
-            Stage::Waiting(key) => {
-                if !state.putters.poll_notified(key, cx.waker()) {
-                    return Poll::Pending;
-                }
-                match state.putters.remove(key) {
-                    Removed::Notified(None) => Ok(()),
-                    Removed::Notified(Some(item)) => Err(ShutDown(item)),
-                    Removed::Waiting(_) => unreachable!("the entry was just seen notified"),
-                }
-            }
+            Stage::Waiting(key) => match state.putters.poll_take(key, cx.waker()) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => Ok(()),
+                Poll::Ready(Some(item)) => Err(ShutDown(item)),
+            },
             Stage::Done => Stage::polled_after_completion(),
         };
         drop(state);
@@ -393,19 +388,16 @@ impl<T> Future for Get<'_, T> {
                 }
             },
             Stage::Waiting(key) => {
-                if !state.getters.poll_notified(key, cx.waker()) {
-                    return Poll::Pending;
-                }
-                match state.getters.remove(key) {
-                    Removed::Notified(Some(item)) => {
+                match state.getters.poll_take(key, cx.waker()) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(item)) => {
                         state.handed -= 1;
                         state.admit_putters(&mut wakers);
                         Some(item)
                     }
                     // Woken by `shutdown`: items may have been given back
                     // since; otherwise the queue is shut down and empty.
-                    Removed::Notified(None) => state.take(&mut wakers),
-                    Removed::Waiting(_) => unreachable!("the entry was just seen notified"),
+                    Poll::Ready(None) => state.take(&mut wakers),
                 }
             }
             Stage::Done => Stage::polled_after_completion(),
@@ -478,10 +470,9 @@ impl<T> Future for Join<'_, T> {
                 }
             }
             Stage::Waiting(key) => {
-                if !state.joiners.poll_notified(key, cx.waker()) {
+                if state.joiners.poll_take(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
-                let _notified = state.joiners.remove(key);
             }
             Stage::Done => Stage::polled_after_completion(),
         }
