@@ -24,6 +24,14 @@ use crate::gate::{Acquiring, Gate};
 /// guard being dropped to the oldest waiter; `try_lock` and `lock` never
 /// overtake a waiter.
 ///
+/// `Mutex<T>` is `Send` and `Sync` when `T` is `Send`; a `!Send` value
+/// cannot be shared:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(corio_sync::Mutex::new(std::rc::Rc::new(0)));
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -185,7 +193,13 @@ impl<T> fmt::Debug for Lock<'_, T> {
 /// Access to a [`Mutex`]'s data while the lock is held; dropping it unlocks.
 ///
 /// The guard may be held across `.await`s and sent to another thread (when
-/// `T: Send`).
+/// `T: Send`); it is shared between threads only when `T: Sync`:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: T) {}
+/// let mutex = corio_sync::Mutex::new(std::cell::Cell::new(0));
+/// shared(mutex.try_lock().unwrap()); // `Cell` is not `Sync`
+/// ```
 ///
 /// # Examples
 ///

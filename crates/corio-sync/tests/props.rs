@@ -11,6 +11,10 @@ use corio_sync::{Get, Put, Queue, Semaphore, ShutDown, TryGetError, TryPutError}
 use proptest::prelude::*;
 use util::Polled;
 
+/// The most operations in one case: fewer under Miri, which interprets them
+/// a thousand times slower.
+const MAX_OPS: usize = if cfg!(miri) { 16 } else { 120 };
+
 #[derive(Debug, Clone)]
 enum QueueOp {
     StartGet,
@@ -289,10 +293,12 @@ impl<'q> Harness<'q> {
 }
 
 proptest! {
+    #![proptest_config(util::proptest_config())]
+
     #[test]
     fn prop_queue_matches_its_model_under_any_interleaving(
         capacity in prop_oneof![1..4_usize, Just(usize::MAX)],
-        ops in proptest::collection::vec(queue_op(), 0..120),
+        ops in proptest::collection::vec(queue_op(), 0..MAX_OPS),
     ) {
         let queue = if capacity == usize::MAX { Queue::unbounded() } else { Queue::bounded(capacity) };
         let mut harness = Harness {
@@ -340,10 +346,12 @@ fn semaphore_op() -> impl Strategy<Value = SemaphoreOp> {
 }
 
 proptest! {
+    #![proptest_config(util::proptest_config())]
+
     #[test]
     fn prop_semaphore_grants_in_arrival_order_and_never_loses_a_permit(
         initial in 0..3_usize,
-        ops in proptest::collection::vec(semaphore_op(), 0..120),
+        ops in proptest::collection::vec(semaphore_op(), 0..MAX_OPS),
     ) {
         let semaphore = Semaphore::new(initial);
         // The model: free permits, and the waiters in arrival order with

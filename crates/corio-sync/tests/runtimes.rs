@@ -2,6 +2,8 @@
 //! event loop, on tokio's current-thread and multi-thread runtimes, and on
 //! smol's executor driven by one thread and by three.
 
+#![cfg(not(loom))]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};

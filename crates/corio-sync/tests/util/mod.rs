@@ -85,3 +85,13 @@ pub fn waiting<F: Future + Unpin>(future: F) -> Polled<F> {
 pub fn now<F: Future + Unpin>(future: F) -> F::Output {
     Polled::new(future).ready()
 }
+
+/// The property tests' configuration: no regression file under Miri, whose
+/// isolation forbids file-system access.
+pub fn proptest_config() -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::default();
+    if cfg!(miri) {
+        config.failure_persistence = None;
+    }
+    config
+}
