@@ -2,10 +2,10 @@
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure
 //!   (including the executor built without its `io` feature).
-//! - `miri`: corio-core's tests and the event loop's under Miri (installs the
-//!   nightly components).
-//! - `loom`: the loom models of the task state word and of the event loop's
-//!   cross-thread hand-off (`RUSTFLAGS="--cfg loom"`).
+//! - `miri`: corio-core's tests, the event loop's and corio-sync's under Miri
+//!   (installs the nightly components).
+//! - `loom`: the loom models of the task state word, the event loop's
+//!   cross-thread hand-off and corio-sync (`RUSTFLAGS="--cfg loom"`).
 //! - `bench [--quick]`: corio side by side with tokio and smol.
 
 use std::env;
@@ -33,8 +33,8 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci              everything CI checks, stopping at the first failure\n  \
-                 miri            corio-core's and the event loop's tests under Miri\n  \
-                 loom            the loom models (task state machine, loop hand-off)\n  \
+                 miri            corio-core's, the event loop's and corio-sync's tests under Miri\n  \
+                 loom            the loom models (task state, loop hand-off, corio-sync)\n  \
                  bench [--quick] corio side by side with tokio and smol"
             );
             return ExitCode::from(2);
@@ -119,7 +119,28 @@ fn miri() -> Result {
         "shutdown_ends_even_when_destructors_keep_spawning",
     ]);
     test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
-    step("corio-executor's event loop under Miri", test)
+    step("corio-executor's event loop under Miri", test)?;
+    // corio-sync's only unsafe code (the Mutex's access to its data) and its waiter
+    // lists, through the hand-polled tests and a few property-test cases; the
+    // tests that start tokio and smol runtimes stay native.
+    let mut test = nightly_cargo(&[
+        "miri",
+        "test",
+        "-p",
+        "corio-sync",
+        "--lib",
+        "--test",
+        "cancel",
+        "--test",
+        "fairness",
+        "--test",
+        "props",
+    ]);
+    test.env("PROPTEST_CASES", "4").env(
+        "MIRIFLAGS",
+        "-Zmiri-strict-provenance -Zmiri-env-forward=PROPTEST_CASES",
+    );
+    step("corio-sync under Miri", test)
 }
 
 /// The executor without its `io` feature: neither mio nor corio-reactor in
@@ -172,6 +193,8 @@ fn loom() -> Result {
         "corio-core",
         "-p",
         "corio-executor",
+        "-p",
+        "corio-sync",
         "--lib",
         "--",
         "loom_",

@@ -41,7 +41,8 @@
 //!
 //! This crate re-exports and picks defaults; the work is done by the layers
 //! below it: `corio-core` (tasks, promises), `corio-timer` (the timer wheel),
-//! `corio-reactor` (IO) and `corio-executor` (the event loop). See
+//! `corio-reactor` (IO), `corio-sync` (locks and queues) and `corio-executor`
+//! (the event loop). See
 //! `docs/ARCHITECTURE.md` in the repository.
 
 mod gather;
@@ -124,6 +125,27 @@ pub mod time {
         interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval, Sleep,
         Timeout, TimeoutError,
     };
+}
+
+/// Synchronization primitives and queues that work on any executor
+/// (the `corio-sync` crate): `Mutex`, `Event`, `Condition`, `Semaphore`,
+/// `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// corio::run(async {
+///     let queue = Arc::new(corio::sync::Queue::bounded(1));
+///     let producer = queue.clone();
+///     let task = corio::spawn(async move {
+///         producer.put("ping").await.unwrap();
+///     });
+///     assert_eq!(queue.get().await, Ok("ping"));
+///     task.await.unwrap();
+/// });
+/// ```
+pub mod sync {
+    pub use corio_sync::*;
 }
 
 /// Runtime configuration.
