@@ -40,7 +40,9 @@ fn main() {
         for child in 0..children {
             let (runnable, task) = spawn(async move { child }, schedule, meta());
             schedule(runnable);
-            sum += task.await.expect("a child that neither panics nor is cancelled");
+            sum += task
+                .await
+                .expect("a child that neither panics nor is cancelled");
         }
         sum
     };
