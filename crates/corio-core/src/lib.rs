@@ -41,9 +41,9 @@
 //!
 //! # Implementation
 //!
-//! A task is one heap allocation: a 32-byte header (a state word with the
-//! reference count folded in, a vtable pointer, the join waker slot), the
-//! scheduler hook, the metadata, and the future, whose slot is reused for the
+//! A task is one heap allocation: a 64-byte header (a state word with the
+//! reference count folded in, a vtable pointer, the join waker slot, and the
+//! metadata), the scheduler hook, and the future, whose slot is reused for the
 //! output. Wakers point at the task itself, so cloning and waking never
 //! allocate. The state machine follows tokio's task protocol (`SCHEDULED`,
 //! `RUNNING`, `NOTIFIED`, `COMPLETE`, `CANCELLED`, `JOIN_INTEREST`,

@@ -1,0 +1,215 @@
+//! The task allocation: its header, the typed cell around it, and the vtable
+//! through which an untyped header pointer reaches the typed parts.
+
+use std::future::Future;
+use std::mem;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicUsize;
+use std::task::Waker;
+
+use super::harness::{cancel_run, drop_quietly, run};
+use super::reference::RawTask;
+use crate::error::TaskError;
+use crate::loom::UnsafeCell;
+use crate::state::State;
+use crate::task::{Runnable, TaskId};
+
+/// The start of every task allocation, the same type for every task;
+/// handles point here.
+#[repr(C)]
+pub(super) struct Header {
+    /// The state word: every transition goes through it.
+    pub(super) state: State,
+    /// The typed operations of the cell this header starts.
+    pub(super) vtable: &'static Vtable,
+    /// The join handle's waker; access is governed by `JOIN_WAKER`.
+    pub(super) join_waker: UnsafeCell<Option<Waker>>,
+    /// Written at spawn, read-only after (but for the atomic tag word).
+    pub(super) meta: Meta,
+}
+
+/// What a task records about itself for debugging and `all_tasks`.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub(crate) id: TaskId,
+    /// Boxed twice so that the field is one word: most tasks have no name.
+    // A thin pointer keeps the field one word.
+    #[allow(clippy::box_collection)]
+    pub(crate) name: Option<Box<String>>,
+    pub(crate) location: &'static Location<'static>,
+    /// A word the executor owns (its registry slot); the core never reads it.
+    pub(crate) tag: AtomicUsize,
+}
+
+/// The typed operations of one `Cell<F, S>`. Every function takes a pointer to
+/// the header of a live cell of exactly that type.
+pub(super) struct Vtable {
+    /// Calls the scheduler with a `Runnable` that owns one reference already
+    /// counted in the state word.
+    pub(super) schedule: unsafe fn(NonNull<Header>),
+    /// Runs the task once; consumes one reference (the `Runnable`'s).
+    pub(super) run: unsafe fn(NonNull<Header>) -> bool,
+    /// Drops the future of a `Runnable` dropped unrun; consumes its reference.
+    pub(super) cancel_run: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*mut Option<Result<F::Output, TaskError>>`.
+    pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Drops the output (the `Task` gave it up after completion).
+    pub(super) drop_output: unsafe fn(NonNull<Header>),
+    /// Frees the cell; called by whoever released the last reference.
+    pub(super) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// The whole allocation of one task.
+#[repr(C)]
+pub(super) struct Cell<F: Future, S> {
+    pub(super) header: Header,
+    schedule: S,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// The future, then its output, then nothing once the output is taken.
+pub(super) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, TaskError>),
+    Consumed,
+}
+
+/// Allocates the cell of a new task, whose state word starts with two
+/// references (see `State::new`), and returns its header.
+pub(super) fn allocate<F, S>(future: F, schedule: S, meta: Meta) -> NonNull<Header>
+where
+    F: Future + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(),
+            vtable: vtable::<F, S>(),
+            join_waker: UnsafeCell::new(None),
+            meta,
+        },
+        schedule,
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    // `Header` is the first field of a `repr(C)` struct, so the cell's
+    // address is the header's; the pointer keeps the whole cell's
+    // provenance.
+    NonNull::from(Box::leak(cell)).cast::<Header>()
+}
+
+fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    &Vtable {
+        schedule: schedule::<F, S>,
+        run: run::<F, S>,
+        cancel_run: cancel_run::<F, S>,
+        take_output: take_output::<F, S>,
+        drop_output: drop_output::<F, S>,
+        dealloc: dealloc::<F, S>,
+    }
+}
+
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>`.
+unsafe fn cell<F: Future, S>(ptr: NonNull<Header>) -> *mut Cell<F, S> {
+    ptr.cast::<Cell<F, S>>().as_ptr()
+}
+
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>` and the caller has access to the
+/// stage under the protocol.
+unsafe fn stage<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a UnsafeCell<Stage<F>> {
+    // SAFETY: the cell is live; the `UnsafeCell` is only ever shared.
+    unsafe { &(*cell::<F, S>(ptr)).stage }
+}
+
+/// Gives `access` the stage of a live `Cell<F, S>` to use in place.
+///
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>` and the caller owns the stage (it
+/// holds `RUNNING`).
+pub(super) unsafe fn with_stage<F: Future, S, R>(
+    ptr: NonNull<Header>,
+    access: impl FnOnce(&mut Stage<F>) -> R,
+) -> R {
+    // SAFETY: the cell is live and the stage is the caller's alone (see the
+    // protocol), so a unique reference to it is sound for the call.
+    unsafe { stage::<F, S>(ptr) }.with_mut(|slot| access(unsafe { &mut *slot }))
+}
+
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>` and the caller owns the stage.
+pub(super) unsafe fn replace_stage<F: Future, S>(ptr: NonNull<Header>, new: Stage<F>) -> Stage<F> {
+    // SAFETY: the caller owns the stage (see the protocol).
+    unsafe { with_stage::<F, S, _>(ptr, |stage| mem::replace(stage, new)) }
+}
+
+/// # Safety
+///
+/// `ptr` points to a live `Cell<F, S>`; the state word counts a reference for
+/// the new `Runnable`, and the caller holds another one during the call.
+unsafe fn schedule<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
+    // SAFETY: the cell is live (caller), and the scheduler hook is immutable.
+    let hook: &S = unsafe { &(*cell::<F, S>(ptr)).schedule };
+    // SAFETY: the state word counts the reference the `Runnable` takes over
+    // (caller).
+    hook(Runnable::from_raw(unsafe { RawTask::from_counted(ptr) }));
+}
+
+/// # Safety
+///
+/// `ptr` points to a live, complete `Cell<F, S>`; the caller holds
+/// `JOIN_INTEREST`; `dst` points to an `Option<Result<F::Output, TaskError>>`.
+unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: the stage belongs to the join handle once `COMPLETE` is set.
+    let stage = unsafe { replace_stage::<F, S>(ptr, Stage::Consumed) };
+    let output = match stage {
+        Stage::Finished(output) => Some(output),
+        Stage::Consumed => None,
+        Stage::Running(_) => unreachable!("a complete task has no future"),
+    };
+    // SAFETY: the caller passes a pointer to the matching output type.
+    unsafe { *dst.cast::<Option<Result<F::Output, TaskError>>>() = output };
+}
+
+/// # Safety
+///
+/// `ptr` points to a live, complete `Cell<F, S>` whose output the join
+/// handle owns and gives up.
+unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the join handle owned the stage and hands it over.
+    drop_quietly(unsafe { replace_stage::<F, S>(ptr, Stage::Consumed) });
+}
+
+/// # Safety
+///
+/// `ptr` points to a `Cell<F, S>` whose last reference was just released.
+pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the cell came from `Box::leak` in `allocate`, and no reference
+    // to it remains.
+    let cell = unsafe { Box::from_raw(cell::<F, S>(ptr)) };
+    let stage = cell
+        .stage
+        // SAFETY: we own the whole cell.
+        .with_mut(|slot| unsafe { mem::replace(&mut *slot, Stage::Consumed) });
+    drop_quietly(stage);
+    drop_quietly(cell);
+}
+
+/// The size of the task header, in bytes.
+pub(crate) fn header_size() -> usize {
+    mem::size_of::<Header>()
+}
+
+/// The size of a whole task allocation for future `F` and scheduler `S`.
+pub(crate) fn cell_size<F: Future, S>() -> usize {
+    mem::size_of::<Cell<F, S>>()
+}

@@ -1,0 +1,159 @@
+//! The task cell: one heap allocation per task, and the only module of the
+//! crate that handles raw pointers.
+//!
+//! # Files
+//!
+//! - `cell`: the allocation (the `Header` and the typed `Cell` around it),
+//!   its vtable, and the vtable entries that only move data in and out of the
+//!   cell (schedule, take or drop the output, deallocate).
+//! - `harness`: running a task once (polling, completion, cancellation,
+//!   catching panics) and settling what the completing transition left to do.
+//! - `waker`: the `RawWakerVTable` that makes a waker out of a header pointer.
+//! - `reference`: [`RawTask`], one counted reference to a task, and
+//!   [`JoinRef`], the join handle's reference; the rest of the crate reaches
+//!   the cell only through these two.
+//!
+//! # Layout
+//!
+//! A task is one `#[repr(C)]` cell: a 64-byte `Header`, then the scheduler
+//! hook `S`, then the stage (the future, whose slot is reused for the
+//! output). The header is the same type for every task:
+//!
+//! | offset | field | what |
+//! |---|---|---|
+//! | 0 | `state` | the state word: the bits below and the reference count |
+//! | 8 | `vtable` | a `&'static` table of the typed operations |
+//! | 16 | `join_waker` | the waker of whoever awaits the `Task` |
+//! | 32 | `meta` | id, name, spawn location, the executor's tag word |
+//!
+//! (offsets for 64-bit targets). Every handle (`Runnable`, `Task`,
+//! `TaskRef`, `Waker`) is a pointer to the header holding one reference. The
+//! metadata is a plain field of the header, so reading it needs no vtable
+//! call and no offset arithmetic; the typed parts behind the header are
+//! reached through the vtable, which is instantiated once per future and
+//! scheduler type.
+//!
+//! # State bits
+//!
+//! The meaning of each bit is documented in [`crate::state`]; who changes it:
+//!
+//! | bit | set by | cleared by |
+//! |---|---|---|
+//! | `SCHEDULED` | spawn; a wake or cancel of an idle task; the runner after `Pending` with `NOTIFIED` | the runner starting (`run`, or dropping the `Runnable`) |
+//! | `RUNNING` | the runner starting | the runner, after `Pending` or with `COMPLETE` |
+//! | `NOTIFIED` | a wake during a poll | the runner, after `Pending` or with `COMPLETE` |
+//! | `COMPLETE` | the runner | never |
+//! | `CANCELLED` | `cancel`; dropping a `Runnable` | never |
+//! | `JOIN_INTEREST` | spawn | the `Task`, when dropped or detached |
+//! | `JOIN_WAKER` | the `Task`, after writing the slot | the `Task`, before rewriting the slot or when dropped before completion |
+//!
+//! # Protocol
+//!
+//! The state word decides who may touch which field:
+//!
+//! - **stage** (future or output):
+//!   - while not `COMPLETE`, only the thread that holds `RUNNING` (inside
+//!     `Runnable::run`, or dropping a `Runnable`, which runs the cancellation
+//!     path) may touch it: it polls the future, drops it, and stores the
+//!     output before it sets `COMPLETE`;
+//!   - once `COMPLETE`, the output belongs to the `Task` handle if the
+//!     completing transition saw `JOIN_INTEREST`; it reads it in `poll` and
+//!     drops it if it is dropped unread. Otherwise the completer drops it right
+//!     away. Whoever clears `JOIN_INTEREST` after `COMPLETE` owns it: the two
+//!     transitions are atomic, so exactly one side drops the output;
+//!   - the last reference deallocates the cell and drops whatever is left,
+//!     including a future that never finished (a detached task whose wakers
+//!     were all dropped). For `!Send` futures the caller of `spawn_unchecked`
+//!     guarantees that this happens on the owning thread.
+//! - **join waker slot**: written only by the `Task` handle, and only while
+//!   `JOIN_WAKER` is clear (then nobody else reads it). The `Task` sets
+//!   `JOIN_WAKER` after writing; the completer reads (never takes) it only
+//!   when its `COMPLETE` transition saw `JOIN_WAKER`. To replace the waker the
+//!   `Task` first clears `JOIN_WAKER`, which fails once `COMPLETE` is set, so
+//!   the `Task` never writes the slot after completion. A `Task` dropped
+//!   before completion clears `JOIN_WAKER` with `JOIN_INTEREST` and empties
+//!   the slot; otherwise the slot is emptied on deallocation.
+//! - **vtable, scheduler hook and metadata**: written once at spawn,
+//!   read-only after, by any handle. The one exception is the metadata's tag
+//!   word, which is atomic and belongs to the executor.
+//! - **references**: every handle holds one. The `Runnable` passed to the
+//!   scheduler always holds a reference of its own, counted by the transition
+//!   that created it (`Wake::Submit`, `Cancel::Submit`,
+//!   `AfterPending::Reschedule`); the caller keeps its own reference until the
+//!   scheduler returns, so the cell outlives the call even if the scheduler
+//!   runs the task to completion inline. Two releases are folded into the
+//!   transition they follow, to save an atomic operation each: the runner
+//!   releases its reference with `COMPLETE` when the completion needs the
+//!   cell no more (no joiner to wake, no stored output to drop), and the
+//!   `Task` releases its reference with `JOIN_INTEREST` when it has nothing
+//!   left to clean up (the output it owned is dropped first, its waker slot
+//!   is empty). Whoever releases the last reference deallocates.
+//!
+//! # Why the safe API is sound
+//!
+//! `Runnable` exists only while `SCHEDULED` and there is at most one, so only
+//! one thread polls. A wake during a poll sets `NOTIFIED`, which the runner
+//! turns into a reschedule after `Pending`, so no wake is lost. Panics in
+//! `poll` and in the future's `drop` are caught and stored as
+//! `TaskError::Panicked`; none unwinds out of `run`. For `spawn`, the future
+//! and output are `Send`, so dropping them on whichever thread releases the
+//! last reference is fine; `spawn_unchecked` is `unsafe` and puts that
+//! obligation on the executor. The rest of the crate sees only `RawTask` and
+//! `JoinRef`, whose safe methods are state transitions, reads of the
+//! immutable metadata, or act only under the bit that grants them access;
+//! the two `unsafe` methods (`RawTask::new` and `RawTask::take_output`)
+//! state in their contracts what the caller (`task.rs`) must guarantee.
+
+mod cell;
+mod harness;
+mod reference;
+mod waker;
+
+pub(crate) use cell::{cell_size, header_size, Meta};
+pub(crate) use reference::{JoinRef, RawTask};
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::cell::{cell_size, header_size, Cell, Header};
+    use crate::task::Runnable;
+
+    #[test]
+    fn the_header_fits_in_one_cache_line() {
+        assert!(header_size() <= 64, "header is {} bytes", header_size());
+    }
+
+    #[test]
+    fn the_header_is_at_the_start_of_the_cell() {
+        assert_eq!(
+            std::mem::offset_of!(Cell<std::future::Ready<()>, fn(Runnable)>, header),
+            0
+        );
+    }
+
+    /// The offsets the layout table in the module docs gives.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_header_is_laid_out_as_documented() {
+        use std::mem::offset_of;
+        let offsets = [
+            offset_of!(Header, state),
+            offset_of!(Header, vtable),
+            offset_of!(Header, join_waker),
+            offset_of!(Header, meta),
+        ];
+        assert_eq!(offsets, [0, 8, 16, 32]);
+        assert_eq!(header_size(), 64);
+    }
+
+    /// The size ARCHITECTURE.md gives for a task running `async {}` with a
+    /// closure scheduler (the `layout` example prints it).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_empty_task_takes_88_bytes() {
+        fn size_of_task<F: std::future::Future, S>(_: &F, _: &S) -> usize {
+            cell_size::<F, S>()
+        }
+        let schedule = |runnable: Runnable| drop(runnable);
+        assert_eq!(size_of_task(&async {}, &schedule), 88);
+    }
+}
