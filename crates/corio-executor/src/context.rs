@@ -85,7 +85,7 @@ impl Drop for EnterGuard {
 }
 
 #[track_caller]
-fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
+pub(crate) fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
     with_local(|local| match local {
         Some(local) => f(local),
         None => panic!(

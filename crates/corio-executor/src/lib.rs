@@ -49,6 +49,7 @@ mod event_loop;
 mod info;
 mod loom;
 mod runtime;
+mod task_group;
 mod task_map;
 
 pub use blocking::{spawn_blocking, to_thread};
@@ -61,3 +62,4 @@ pub use event_loop::{
 };
 pub use info::TaskInfo;
 pub use runtime::Runtime;
+pub use task_group::{TaskGroup, TaskGroupHandle};

@@ -61,6 +61,7 @@ pub use corio_executor::{
     TaskInfo,
 };
 pub use corio_executor::{spawn_blocking, to_thread};
+pub use corio_executor::{TaskGroup, TaskGroupHandle};
 pub use gather::{gather, try_gather, Gather, TryGather};
 
 /// Runs an `async fn main` on a fresh event loop, like `asyncio.run`.

@@ -47,7 +47,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use corio_core::{Driver, Runnable, Task, TaskMeta};
+use corio_core::{Driver, Runnable, Task, TaskMeta, TaskRef};
 use corio_timer::{Instant, Timers};
 
 use crate::builder::LoopConfig;
@@ -276,6 +276,46 @@ impl Local {
         F::Output: 'static,
     {
         self.spawn_on_thread(future, meta, Visibility::Listed).0
+    }
+
+    /// Spawns a `Send` task like [`Local::spawn_send`], and also returns a
+    /// reference to it, for an owner that may cancel it later (a
+    /// `TaskGroup`).
+    pub(crate) fn spawn_send_with_ref<F>(
+        &self,
+        future: F,
+        meta: TaskMeta,
+    ) -> (Task<F::Output>, TaskRef)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, task) = self.shared.spawn_task(future, meta);
+        let task_ref = runnable.task_ref();
+        self.adopt(runnable, Visibility::Listed);
+        (task, task_ref)
+    }
+
+    /// Spawns a task like [`Local::spawn_local`], and also returns a
+    /// reference to it, for an owner that may cancel it later (a
+    /// `TaskGroup`).
+    pub(crate) fn spawn_local_with_ref<F>(
+        &self,
+        future: F,
+        meta: TaskMeta,
+    ) -> (Task<F::Output>, TaskRef)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (task, key) = self.spawn_on_thread(future, meta, Visibility::Listed);
+        let task_ref = self
+            .tasks
+            .borrow()
+            .get(key)
+            .cloned()
+            .expect("a task just spawned is in the registry");
+        (task, task_ref)
     }
 
     /// Spawns a task of this loop from its thread; returns it with its
