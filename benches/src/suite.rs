@@ -202,6 +202,28 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         on_each_runtime!(workloads::ping_pong(pairs, trips)),
     ));
 
+    all.push(benchmark(
+        "ping_pong_own",
+        format!(
+            "ping-pong {} pairs x {} round trips, own channels",
+            count(pairs),
+            trips
+        ),
+        on_each_runtime!(workloads::ping_pong_own(pairs, trips)),
+    ));
+
+    let lockers = config.size(1_000);
+    let rounds = 100;
+    all.push(benchmark(
+        "mutex",
+        format!(
+            "mutex {} tasks x {} lock/yield/unlock",
+            count(lockers),
+            rounds
+        ),
+        on_each_runtime!(workloads::mutex(lockers, rounds)),
+    ));
+
     let length = config.size(1_000_000);
     all.push(benchmark(
         "chain",
@@ -458,10 +480,17 @@ mod tests {
 
     #[test]
     fn only_and_runtime_combine() {
-        let all = benchmarks(&config(Some("ping_pong"), Some("tokio")), &no_python());
+        let all = benchmarks(&config(Some("mutex"), Some("tokio")), &no_python());
         assert_eq!(all.len(), 1);
-        assert_eq!(all[0].key, "ping_pong");
+        assert_eq!(all[0].key, "mutex");
         assert_eq!(all[0].runners.len(), 1);
         assert_eq!(all[0].runners[0].name, "tokio");
+    }
+
+    #[test]
+    fn only_ping_pong_runs_both_channel_rows_side_by_side() {
+        let all = benchmarks(&config(Some("ping_pong"), None), &no_python());
+        let keys: Vec<_> = all.iter().map(|benchmark| benchmark.key).collect();
+        assert_eq!(keys, ["ping_pong", "ping_pong_own"]);
     }
 }

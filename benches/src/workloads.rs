@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::own_sync::{AsyncChannel, Channel, OwnChannel, OwnMutex};
 use crate::runtime::{LocalRuntime, NetRuntime, Runtime};
 
 /// What one run of a workload measured.
@@ -86,16 +87,28 @@ pub async fn yield_many<R: Runtime>(tasks: u64, yields: u64) -> Outcome {
 /// `pairs` pairs of tasks bouncing a number `trips` times over two
 /// capacity-1 async-channel channels; the pong side adds one.
 pub async fn ping_pong<R: Runtime>(pairs: u64, trips: u64) -> Outcome {
+    ping_pong_over::<R, AsyncChannel>(pairs, trips).await
+}
+
+/// The `ping_pong` workload over each runtime's own channel instead of
+/// async-channel.
+pub async fn ping_pong_own<R: OwnChannel>(pairs: u64, trips: u64) -> Outcome {
+    ping_pong_over::<R, R::Channel>(pairs, trips).await
+}
+
+/// `pairs` pairs of tasks bouncing a number `trips` times over two
+/// capacity-1 channels of kind `C`; the pong side adds one.
+async fn ping_pong_over<R: Runtime, C: Channel>(pairs: u64, trips: u64) -> Outcome {
     let started = Instant::now();
     let mut pings = Vec::with_capacity(pairs as usize);
     let mut pongs = Vec::with_capacity(pairs as usize);
     for _ in 0..pairs {
-        let (to_pong, from_ping) = async_channel::bounded::<u64>(1);
-        let (to_ping, from_pong) = async_channel::bounded::<u64>(1);
+        let (to_pong, mut from_ping) = C::channel(1);
+        let (to_ping, mut from_pong) = C::channel(1);
         pongs.push(R::spawn(async move {
             let mut served = 0u64;
-            while let Ok(value) = from_ping.recv().await {
-                if to_ping.send(value + 1).await.is_err() {
+            while let Some(value) = C::recv(&mut from_ping).await {
+                if C::send(&to_ping, value + 1).await.is_err() {
                     break;
                 }
                 served += 1;
@@ -105,14 +118,16 @@ pub async fn ping_pong<R: Runtime>(pairs: u64, trips: u64) -> Outcome {
         pings.push(R::spawn(async move {
             let mut correct = 0u64;
             for trip in 0..trips {
-                if to_pong.send(trip).await.is_err() {
+                if C::send(&to_pong, trip).await.is_err() {
                     break;
                 }
-                match from_pong.recv().await {
-                    Ok(answer) if answer == trip + 1 => correct += 1,
+                match C::recv(&mut from_pong).await {
+                    Some(answer) if answer == trip + 1 => correct += 1,
                     _ => break,
                 }
             }
+            // Dropping `to_pong` here closes the channel, which ends the
+            // pong task.
             correct
         }));
     }
@@ -127,6 +142,50 @@ pub async fn ping_pong<R: Runtime>(pairs: u64, trips: u64) -> Outcome {
     let sample = Sample::elapsed(started);
     check("correct answers", correct, pairs * trips)?;
     check("requests served", served, pairs * trips)?;
+    Ok(sample)
+}
+
+/// `tasks` tasks that each, `rounds` times, lock one shared mutex, yield
+/// while holding it, and unlock it. The value in the mutex is read before
+/// the yield and written (plus one) after it, so that a holder that
+/// overlapped another would lose an increment; a counter outside the mutex
+/// also counts the holders that found another one inside.
+pub async fn mutex<R: OwnMutex>(tasks: u64, rounds: u64) -> Outcome {
+    let started = Instant::now();
+    let shared = Arc::new(R::mutex(0));
+    let holders = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let shared = shared.clone();
+            let holders = holders.clone();
+            R::spawn(async move {
+                let mut overlaps = 0u64;
+                for _ in 0..rounds {
+                    let mut guard = R::lock(&shared).await;
+                    if holders.fetch_add(1, Ordering::Relaxed) != 0 {
+                        overlaps += 1;
+                    }
+                    let before = *guard;
+                    R::yield_now().await;
+                    *guard = before + 1;
+                    holders.fetch_sub(1, Ordering::Relaxed);
+                    drop(guard);
+                }
+                overlaps
+            })
+        })
+        .collect();
+    let mut overlaps = 0;
+    for handle in handles {
+        overlaps += handle.await;
+    }
+    let sample = Sample::elapsed(started);
+    check("holders that found another holder inside", overlaps, 0)?;
+    check(
+        "value in the mutex",
+        *R::lock(&shared).await,
+        tasks * rounds,
+    )?;
     Ok(sample)
 }
 
@@ -449,6 +508,7 @@ pub fn pending_future_bytes(count: u64) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::own_sync::Closed;
     use crate::runtime::Smol;
 
     /// smol with a broken timer and a `spawn_local` that loses tasks: every
@@ -504,8 +564,102 @@ mod tests {
         }
     }
 
+    /// async-channel, but adding one to every message it carries.
+    struct AddOne;
+
+    impl Channel for AddOne {
+        type Sender = async_channel::Sender<u64>;
+        type Receiver = async_channel::Receiver<u64>;
+
+        fn channel(capacity: usize) -> (Self::Sender, Self::Receiver) {
+            AsyncChannel::channel(capacity)
+        }
+
+        fn send(
+            sender: &Self::Sender,
+            value: u64,
+        ) -> impl Future<Output = Result<(), Closed>> + Send + '_ {
+            AsyncChannel::send(sender, value + 1)
+        }
+
+        fn recv(receiver: &mut Self::Receiver) -> impl Future<Output = Option<u64>> + Send + '_ {
+            AsyncChannel::recv(receiver)
+        }
+    }
+
+    impl OwnChannel for Broken {
+        type Channel = AddOne;
+    }
+
+    /// A guard that works on a copy of the value, taken without waiting for
+    /// anyone, and writes it back when dropped: a mutex with no exclusion.
+    struct CopyGuard<'a> {
+        mutex: &'a std::sync::Mutex<u64>,
+        value: u64,
+    }
+
+    impl std::ops::Deref for CopyGuard<'_> {
+        type Target = u64;
+
+        fn deref(&self) -> &u64 {
+            &self.value
+        }
+    }
+
+    impl std::ops::DerefMut for CopyGuard<'_> {
+        fn deref_mut(&mut self) -> &mut u64 {
+            &mut self.value
+        }
+    }
+
+    impl Drop for CopyGuard<'_> {
+        fn drop(&mut self) {
+            *self.mutex.lock().unwrap() = self.value;
+        }
+    }
+
+    impl OwnMutex for Broken {
+        type Mutex = std::sync::Mutex<u64>;
+        type Guard<'a> = CopyGuard<'a>;
+
+        fn mutex(value: u64) -> Self::Mutex {
+            std::sync::Mutex::new(value)
+        }
+
+        async fn lock(mutex: &Self::Mutex) -> CopyGuard<'_> {
+            let value = *mutex.lock().unwrap();
+            CopyGuard { mutex, value }
+        }
+    }
+
     fn run<F: Future<Output = Outcome>>(future: F) -> Outcome {
         Smol.block_on(future)
+    }
+
+    /// Runs the workloads over each runtime's own primitives on `R`.
+    fn own_sync_passes<R: OwnChannel + OwnMutex>() {
+        let runtime = R::new().unwrap();
+        runtime.block_on(ping_pong_own::<R>(10, 10)).unwrap();
+        runtime.block_on(mutex::<R>(10, 10)).unwrap();
+    }
+
+    #[test]
+    fn every_runtimes_own_channel_and_mutex_pass_their_checks() {
+        own_sync_passes::<crate::corio_rt::Corio>();
+        own_sync_passes::<crate::runtime::Tokio>();
+        own_sync_passes::<Smol>();
+    }
+
+    #[test]
+    fn a_channel_that_alters_messages_fails() {
+        let error = run(ping_pong_own::<Broken>(10, 10)).unwrap_err();
+        assert!(error.contains("correct answers: got 0"), "{error}");
+    }
+
+    #[test]
+    fn a_mutex_without_exclusion_fails() {
+        let error = run(mutex::<Broken>(10, 10)).unwrap_err();
+        assert!(error.contains("found another holder"), "{error}");
     }
 
     #[test]
