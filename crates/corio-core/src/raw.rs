@@ -99,6 +99,8 @@ struct Vtable {
     cancel_run: unsafe fn(NonNull<Header>),
     /// Moves the output into `*mut Option<Result<F::Output, TaskError>>`.
     take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Reads, without taking it, whether the output is a panic.
+    output_is_panic: unsafe fn(NonNull<Header>) -> bool,
     /// Drops the output (the `Task` gave it up after completion).
     drop_output: unsafe fn(NonNull<Header>),
     /// Frees the cell; called by whoever released the last reference.
@@ -321,6 +323,19 @@ impl RawTask {
         output
     }
 
+    /// Returns `true` if the output, still in the task, is a panic; `false`
+    /// for any other output and once the output was taken.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `JOIN_INTEREST` (it is the `Task`) and has seen
+    /// `COMPLETE`.
+    pub(crate) unsafe fn output_is_panic(&self) -> bool {
+        // SAFETY: the vtable matches the cell, and the stage belongs to the
+        // join handle (our caller) once `COMPLETE` is set.
+        unsafe { (self.header().vtable.output_is_panic)(self.ptr) }
+    }
+
     /// Gives up the join interest (the `Task` is dropped or detached) and
     /// the `Task`'s reference, dropping the output or the join waker,
     /// whichever the `Task` owns.
@@ -422,6 +437,7 @@ where
         run: run::<F, S>,
         cancel_run: cancel_run::<F, S>,
         take_output: take_output::<F, S>,
+        output_is_panic: output_is_panic::<F, S>,
         drop_output: drop_output::<F, S>,
         dealloc: dealloc::<F, S>,
     }
@@ -674,6 +690,20 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     };
     // SAFETY: the caller passes a pointer to the matching output type.
     unsafe { *dst.cast::<Option<Result<F::Output, TaskError>>>() = output };
+}
+
+/// # Safety
+///
+/// `ptr` points to a live, complete `Cell<F, S>`; the caller holds
+/// `JOIN_INTEREST`.
+unsafe fn output_is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the stage belongs to the join handle once `COMPLETE` is set,
+    // and the handle only reads it here.
+    unsafe { stage::<F, S>(ptr) }.with(|slot| {
+        // SAFETY: as above, a shared read.
+        let stage = unsafe { &*slot };
+        matches!(stage, Stage::Finished(Err(TaskError::Panicked(_))))
+    })
 }
 
 /// # Safety
