@@ -6,18 +6,6 @@ use std::time::Duration;
 use corio::Promise;
 use proptest::prelude::*;
 
-/// Shuffles `0..count` with a small linear congruential generator.
-fn shuffled(count: usize, mut seed: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..count).collect();
-    for i in (1..order.len()).rev() {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        order.swap(i, (seed >> 33) as usize % (i + 1));
-    }
-    order
-}
-
 proptest! {
     #[test]
     fn prop_as_completed_yields_each_output_once_in_wake_order(
@@ -30,7 +18,7 @@ proptest! {
             .virtual_time(true)
             .build()
             .unwrap();
-        let order = shuffled(count, seed);
+        let order = corio_tests::shuffled(count, seed);
         let expected = order.clone();
         let yielded = runtime.block_on(async move {
             let promises: Vec<Promise<usize>> = (0..count).map(|_| Promise::new()).collect();
