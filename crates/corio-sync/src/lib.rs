@@ -20,7 +20,7 @@
 //!
 //! And the combinators over futures and tasks:
 //!
-//! - [`gather`] / [`try_gather`] and the macros [`gather!`] /
+//! - [`gather()`] / [`try_gather()`] and the macros [`gather!`] /
 //!   [`try_gather!`]: run futures concurrently inside the calling task and
 //!   return their outputs in order;
 //! - [`as_completed`]: the outputs as a [`Stream`](futures_core::Stream), in

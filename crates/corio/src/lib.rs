@@ -3,8 +3,9 @@
 //! An event loop runs tasks on one thread in FIFO order; synchronous code
 //! between two `.await`s is atomic with respect to every other task on the
 //! loop. [`run`] is `asyncio.run`, [`spawn`] is `asyncio.create_task`,
-//! [`gather!`](crate::gather!) and [`gather()`] are `asyncio.gather`, [`sleep`] is
-//! `asyncio.sleep`, and [`Promise`] is `asyncio.Future`.
+//! [`gather!`](crate::gather!) and [`gather()`] are `asyncio.gather`, [`wait`],
+//! [`wait_timeout`] and [`as_completed`] are their asyncio namesakes, [`sleep`]
+//! is `asyncio.sleep`, and [`Promise`] is `asyncio.Future`.
 //!
 //! # Example
 //!
@@ -35,15 +36,16 @@
 //!
 //! `try_` marks a fallible or non-blocking variant (`try_gather`), `_local` a
 //! variant without the `Send` bound (`spawn_local`), `_at` a variant that
-//! takes an [`Instant`](time::Instant) instead of a `Duration`.
+//! takes an [`Instant`](time::Instant) instead of a `Duration`, `_timeout` a
+//! variant that gives up after a `Duration` (`wait_timeout`).
 //!
 //! # Implementation
 //!
 //! This crate re-exports and picks defaults; the work is done by the layers
 //! below it: `corio-core` (tasks, promises), `corio-timer` (the timer wheel),
-//! `corio-reactor` (IO), `corio-sync` (locks and queues) and `corio-executor`
-//! (the event loop). See
-//! `docs/ARCHITECTURE.md` in the repository.
+//! `corio-reactor` (IO), `corio-sync` (locks, queues, and the combinators
+//! `gather`, `wait`, `as_completed`) and `corio-executor` (the event loop).
+//! See `docs/ARCHITECTURE.md` in the repository.
 
 pub mod io;
 pub mod net;

@@ -2,7 +2,7 @@
 //!
 //! # Implementation
 //!
-//! [`gather`] keeps its futures in one pinned slice and gives each its own
+//! [`gather()`] keeps its futures in one pinned slice and gives each its own
 //! waker ([`ReadyList`](super::ready)): a waker pushes its future's index onto
 //! a shared ready list and wakes the gathering task, and each poll of
 //! [`Gather`] polls only the futures on that list. Every future is polled once
@@ -58,7 +58,7 @@ where
     }
 }
 
-/// Like [`gather`] for futures that return `Result`: the first `Err` wins, and
+/// Like [`gather()`] for futures that return `Result`: the first `Err` wins, and
 /// every other future is dropped (cancelled) at once.
 ///
 /// # Examples
@@ -89,7 +89,7 @@ where
     }
 }
 
-/// The future returned by [`gather`].
+/// The future returned by [`gather()`].
 ///
 /// # Examples
 ///
@@ -107,7 +107,7 @@ pub struct Gather<F: Future> {
     remaining: usize,
 }
 
-/// The future returned by [`try_gather`].
+/// The future returned by [`try_gather()`].
 ///
 /// # Examples
 ///

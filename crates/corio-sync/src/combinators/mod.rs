@@ -1,4 +1,4 @@
-//! Coordination over futures and tasks: [`gather`], [`try_gather`], the
+//! Coordination over futures and tasks: [`gather()`], [`try_gather()`], the
 //! `gather!` / `try_gather!` macros, [`as_completed`] and [`wait`].
 //!
 //! Like the primitives, they need nothing from a runtime but wakers (and,

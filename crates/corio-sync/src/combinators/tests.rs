@@ -206,6 +206,15 @@ impl Scheduler {
         task
     }
 
+    /// Cancels the tasks and runs what that schedules, so that their futures
+    /// (and the wakers they hold, which point back at the tasks) are dropped.
+    fn cancel(&self, tasks: Vec<Task<usize>>) {
+        for task in tasks {
+            task.cancel();
+        }
+        self.run_all();
+    }
+
     fn run_all(&self) {
         loop {
             let next = self.queue.lock().unwrap().pop_front();
@@ -266,6 +275,7 @@ fn wait_first_completed_returns_the_first_finished_without_cancelling() {
     children[0].fire();
     scheduler.run_all();
     assert!(pending[0].is_done() && !pending[0].is_cancelled());
+    scheduler.cancel(pending);
 }
 
 #[test]
@@ -287,6 +297,7 @@ fn wait_first_exception_returns_at_a_panic_and_ignores_plain_completions() {
     assert_eq!(done.len(), 2);
     assert!(!done[0].is_panicked() && done[1].is_panicked());
     assert_eq!(pending.len(), 1);
+    scheduler.cancel(pending);
 }
 
 #[test]
@@ -356,4 +367,5 @@ fn wait_with_deadline_returns_the_split_when_the_deadline_comes() {
     assert_eq!(parent.wakes(), wakes);
     let mut pending = pending;
     assert_eq!(values(vec![pending.remove(0)]), [0]);
+    scheduler.cancel(pending);
 }
