@@ -66,12 +66,7 @@ proptest! {
                 .collect();
             // Complete the promises in a shuffled order, `batch` at a time,
             // yielding between batches.
-            let mut order: Vec<usize> = (0..count).collect();
-            let mut seed = completion_order;
-            for i in (1..order.len()).rev() {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                order.swap(i, (seed >> 33) as usize % (i + 1));
-            }
+            let order = corio_tests::shuffled(count, completion_order);
             let completer = corio::spawn_local(async move {
                 for (n, index) in order.into_iter().enumerate() {
                     // Children that never await their promise ignore it.

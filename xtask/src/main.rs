@@ -120,9 +120,11 @@ fn miri() -> Result {
     ]);
     test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
     step("corio-executor's event loop under Miri", test)?;
-    // corio-sync's only unsafe code (the Mutex's access to its data) and its waiter
-    // lists, through the hand-polled tests and a few property-test cases; the
-    // tests that start tokio and smol runtimes stay native.
+    // corio-sync's unsafe code (the Mutex's access to its data, and the
+    // combinators' pinned slice, which their hand-polled unit tests in `--lib`
+    // reach) and its waiter lists, through the hand-polled tests and a few
+    // property-test cases; the tests that start tokio and smol runtimes stay
+    // native.
     let mut test = nightly_cargo(&[
         "miri",
         "test",

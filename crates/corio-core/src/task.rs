@@ -609,6 +609,74 @@ impl<T> Task<T> {
         self.raw.state().is(COMPLETE | CANCELLED)
     }
 
+    /// Returns `true` if the task finished by panicking and its output (the
+    /// panic) was not taken yet by awaiting this handle. A task whose future
+    /// panicked while being dropped after [`Task::cancel`] counts too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_core::{spawn, TaskMeta};
+    ///
+    /// let meta = || TaskMeta::new(std::panic::Location::caller());
+    /// let (runnable, failed) = spawn(async { panic!("boom") }, drop, meta());
+    /// runnable.run();
+    /// let (runnable, fine) = spawn(async {}, drop, meta());
+    /// runnable.run();
+    /// assert!(failed.is_panicked() && !fine.is_panicked());
+    /// ```
+    pub fn is_panicked(&self) -> bool {
+        if !self.raw.state().is(COMPLETE) {
+            return false;
+        }
+        // SAFETY: this handle holds `JOIN_INTEREST` and saw `COMPLETE`.
+        unsafe { self.raw.output_is_panic() }
+    }
+
+    /// Waits for the task to finish without taking its output: returns
+    /// `Poll::Ready(())` once the task finished in any way (after which
+    /// awaiting the handle yields the output at once), or registers `cx`'s
+    /// waker to be woken when it does. As when awaiting the handle, only the
+    /// waker of the latest call is woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Poll, Wake, Waker};
+    ///
+    /// use corio_core::{spawn, TaskMeta};
+    ///
+    /// struct Woken(AtomicBool);
+    ///
+    /// impl Wake for Woken {
+    ///     fn wake(self: Arc<Self>) {
+    ///         self.0.store(true, Ordering::SeqCst);
+    ///     }
+    /// }
+    ///
+    /// let (runnable, mut task) = spawn(async { 7 }, drop, TaskMeta::new(std::panic::Location::caller()));
+    /// let woken = Arc::new(Woken(AtomicBool::new(false)));
+    /// let waker = Waker::from(woken.clone());
+    /// let mut cx = Context::from_waker(&waker);
+    /// assert!(task.poll_done(&mut cx).is_pending());
+    /// runnable.run();
+    /// assert!(woken.0.load(Ordering::SeqCst));
+    /// assert!(task.poll_done(&mut cx).is_ready());
+    /// // The output is still there.
+    /// assert!(matches!(Pin::new(&mut task).poll(&mut cx), Poll::Ready(Ok(7))));
+    /// ```
+    pub fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.raw.poll_join(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// Returns the task's id.
     ///
     /// # Examples

@@ -1,12 +1,13 @@
-//! Async synchronization primitives that work on any executor: asyncio's
-//! `Lock`, `Event`, `Condition`, `Semaphore`, `Barrier` and queues.
+//! Async synchronization primitives and combinators that work on any
+//! executor: asyncio's `Lock`, `Event`, `Condition`, `Semaphore`, `Barrier`,
+//! queues, `gather`, `wait` and `as_completed`.
 //!
 //! Library authors cannot know which runtime their users run, so these
 //! primitives need nothing from one but the [`Waker`](std::task::Waker) of
 //! the task that waits: they run unchanged on corio's event loop, on tokio's
 //! and on smol's, single- or multi-threaded. The corio facade re-exports them
-//! as `corio::sync`; depend on this crate alone when you write a library and
-//! want no runtime in your dependencies.
+//! as `corio::sync`, and the combinators at its root; depend on this crate
+//! alone when you write a library and want no runtime in your dependencies.
 //!
 //! - [`Mutex`] (asyncio's `Lock`, holding its data) with [`MutexGuard`];
 //! - [`Event`], a flag to wait on;
@@ -16,6 +17,17 @@
 //! - [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: asyncio's queues,
 //!   bounded or unbounded, with `task_done` / `join` and Python 3.13's
 //!   `shutdown`.
+//!
+//! And the combinators over futures and tasks:
+//!
+//! - [`gather()`] / [`try_gather()`] and the macros [`gather!`] /
+//!   [`try_gather!`]: run futures concurrently inside the calling task and
+//!   return their outputs in order;
+//! - [`as_completed`]: the outputs as a [`Stream`](futures_core::Stream), in
+//!   completion order;
+//! - [`wait`] / [`wait_with_deadline`]: wait for corio-core
+//!   [`Task`](corio_core::Task)s as a [`ReturnWhen`] says, and get them back
+//!   split into done and pending, with nothing cancelled.
 //!
 //! Every primitive is `Send + Sync` when its data is, **fair** (waiters are
 //! served in arrival order, and the non-waiting `try_` methods never overtake
@@ -67,9 +79,16 @@
 //! after the lock is released. An entry dropped after it was notified gives
 //! its grant to the next waiter. See the module docs of `wait_list.rs`,
 //! `gate.rs` (permits: `Semaphore`, `Mutex`) and `queue/channel.rs` for the
-//! protocols. The only `unsafe` code is the `Mutex`'s access to its data.
+//! protocols. `gather`, `as_completed` and `wait` give each of their
+//! children a waker of its own that queues the child's index on a shared
+//! ready list, so a poll looks only at the children woken since the last one:
+//! O(1) work per wake-up, O(n) in all (`combinators/ready.rs`). The only
+//! `unsafe` code is the `Mutex`'s access to its data and the combinators'
+//! pinned access to the elements of their pinned slice of futures
+//! (`combinators/pin_slice.rs`).
 
 mod barrier;
+mod combinators;
 mod condition;
 mod error;
 mod event;
@@ -84,9 +103,19 @@ mod wait_list;
 mod loom_tests;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use combinators::{
+    as_completed, gather, try_gather, wait, wait_with_deadline, AsCompleted, Gather, ReturnWhen,
+    TryGather, Wait,
+};
 pub use condition::{Condition, ConditionWait};
 pub use error::{ShutDown, TaskDoneError, TryAcquireError, TryGetError, TryLockError, TryPutError};
 pub use event::{Event, EventWait};
 pub use mutex::{Lock, Mutex, MutexGuard};
 pub use queue::{Get, Join, LifoQueue, PriorityQueue, Put, Queue};
 pub use semaphore::{Acquire, Semaphore, SemaphorePermit};
+
+/// What the `gather!` and `try_gather!` macros expand to; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::combinators::join::{Flattened, Join, TryFlattened, TryJoin};
+}

@@ -3,8 +3,9 @@
 //! An event loop runs tasks on one thread in FIFO order; synchronous code
 //! between two `.await`s is atomic with respect to every other task on the
 //! loop. [`run`] is `asyncio.run`, [`spawn`] is `asyncio.create_task`,
-//! [`gather!`](crate::gather!) and [`gather()`] are `asyncio.gather`, [`sleep`] is
-//! `asyncio.sleep`, and [`Promise`] is `asyncio.Future`.
+//! [`gather!`](crate::gather!) and [`gather()`] are `asyncio.gather`, [`wait`],
+//! [`wait_timeout`] and [`as_completed`] are their asyncio namesakes, [`sleep`]
+//! is `asyncio.sleep`, and [`Promise`] is `asyncio.Future`.
 //!
 //! # Example
 //!
@@ -35,22 +36,19 @@
 //!
 //! `try_` marks a fallible or non-blocking variant (`try_gather`), `_local` a
 //! variant without the `Send` bound (`spawn_local`), `_at` a variant that
-//! takes an [`Instant`](time::Instant) instead of a `Duration`.
+//! takes an [`Instant`](time::Instant) instead of a `Duration`, `_timeout` a
+//! variant that gives up after a `Duration` (`wait_timeout`).
 //!
 //! # Implementation
 //!
 //! This crate re-exports and picks defaults; the work is done by the layers
 //! below it: `corio-core` (tasks, promises), `corio-timer` (the timer wheel),
-//! `corio-reactor` (IO), `corio-sync` (locks and queues) and `corio-executor`
-//! (the event loop). See
-//! `docs/ARCHITECTURE.md` in the repository.
+//! `corio-reactor` (IO), `corio-sync` (locks, queues, and the combinators
+//! `gather`, `wait`, `as_completed`) and `corio-executor` (the event loop).
+//! See `docs/ARCHITECTURE.md` in the repository.
 
-mod gather;
 pub mod io;
-#[doc(hidden)]
-pub mod join;
 pub mod net;
-mod pin_slice;
 #[cfg(unix)]
 pub mod signal;
 mod streams;
@@ -62,7 +60,11 @@ pub use corio_executor::{
 };
 pub use corio_executor::{spawn_blocking, to_thread};
 pub use corio_executor::{TaskGroup, TaskGroupHandle};
-pub use gather::{gather, try_gather, Gather, TryGather};
+/// Coordination over futures and tasks, from `corio-sync`: `gather` and
+/// `try_gather` (functions and macros), `wait`, `as_completed`.
+pub use corio_sync::{
+    as_completed, gather, try_gather, wait, AsCompleted, Gather, ReturnWhen, TryGather, Wait,
+};
 
 /// Runs an `async fn main` on a fresh event loop, like `asyncio.run`.
 ///
@@ -160,9 +162,41 @@ pub mod runtime {
     pub use corio_executor::{Builder, DEFAULT_SLOW_POLL_THRESHOLD};
 }
 
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::join::{Flattened, Join, TryFlattened, TryJoin};
+/// Waits for the tasks as `when` says, or until `timeout` has passed on the
+/// loop's clock, and returns them split into `(done, pending)` (asyncio's
+/// `wait(tasks, timeout=..., return_when=...)`).
+///
+/// Nothing is cancelled: on timeout, `done` holds the tasks that finished so
+/// far and `pending` the rest, which keep running. This is
+/// [`corio_sync::wait_with_deadline`] with this crate's timer; see [`wait`]
+/// for the order of each vector.
+///
+/// # Panics
+///
+/// The returned future panics when polled outside a corio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use corio::ReturnWhen;
+///
+/// corio::run(async {
+///     let quick = corio::spawn(corio::sleep(Duration::from_millis(1)));
+///     let slow = corio::spawn(corio::sleep(Duration::from_secs(60)));
+///     let (done, pending) =
+///         corio::wait_timeout(vec![quick, slow], ReturnWhen::AllCompleted, Duration::from_millis(50))
+///             .await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     assert!(!pending[0].is_done()); // still sleeping: not cancelled
+/// });
+/// ```
+pub fn wait_timeout<T>(
+    tasks: Vec<Task<T>>,
+    when: ReturnWhen,
+    timeout: std::time::Duration,
+) -> Wait<T, time::Sleep> {
+    corio_sync::wait_with_deadline(tasks, when, corio_timer::sleep(timeout))
 }
 
 /// Sleeps for `duration` on the current loop (asyncio's `sleep`).

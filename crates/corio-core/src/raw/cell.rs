@@ -54,6 +54,8 @@ pub(super) struct Vtable {
     pub(super) cancel_run: unsafe fn(NonNull<Header>),
     /// Moves the output into `*mut Option<Result<F::Output, TaskError>>`.
     pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Reads, without taking it, whether the output is a panic.
+    pub(super) output_is_panic: unsafe fn(NonNull<Header>) -> bool,
     /// Drops the output (the `Task` gave it up after completion).
     pub(super) drop_output: unsafe fn(NonNull<Header>),
     /// Frees the cell; called by whoever released the last reference.
@@ -108,6 +110,7 @@ where
         run: run::<F, S>,
         cancel_run: cancel_run::<F, S>,
         take_output: take_output::<F, S>,
+        output_is_panic: output_is_panic::<F, S>,
         drop_output: drop_output::<F, S>,
         dealloc: dealloc::<F, S>,
     }
@@ -178,6 +181,22 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     };
     // SAFETY: the caller passes a pointer to the matching output type.
     unsafe { *dst.cast::<Option<Result<F::Output, TaskError>>>() = output };
+}
+
+/// # Safety
+///
+/// `ptr` points to a live, complete `Cell<F, S>`; the caller holds
+/// `JOIN_INTEREST`.
+unsafe fn output_is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: the stage belongs to the join handle once `COMPLETE` is set,
+    // and the handle only reads it here. Only the discriminants are read,
+    // never the output itself, so this is sound where the output is not
+    // `Sync` and two threads ask through a shared `&Task` at once.
+    unsafe { stage::<F, S>(ptr) }.with(|slot| {
+        // SAFETY: as above, a shared read.
+        let stage = unsafe { &*slot };
+        matches!(stage, Stage::Finished(Err(TaskError::Panicked(_))))
+    })
 }
 
 /// # Safety

@@ -101,8 +101,9 @@
 //! obligation on the executor. The rest of the crate sees only `RawTask` and
 //! `JoinRef`, whose safe methods are state transitions, reads of the
 //! immutable metadata, or act only under the bit that grants them access;
-//! the two `unsafe` methods (`RawTask::new` and `RawTask::take_output`)
-//! state in their contracts what the caller (`task.rs`) must guarantee.
+//! the `unsafe` methods (`RawTask::new`, `RawTask::take_output` and
+//! `RawTask::output_is_panic`) state in their contracts what the caller
+//! (`task.rs`) must guarantee.
 
 mod cell;
 mod harness;

@@ -182,6 +182,19 @@ impl RawTask {
         output
     }
 
+    /// Returns `true` if the output, still in the task, is a panic; `false`
+    /// for any other output and once the output was taken.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `JOIN_INTEREST` (it is the `Task`) and has seen
+    /// `COMPLETE`.
+    pub(crate) unsafe fn output_is_panic(&self) -> bool {
+        // SAFETY: the vtable matches the cell, and the stage belongs to the
+        // join handle (our caller) once `COMPLETE` is set.
+        unsafe { (self.header().vtable.output_is_panic)(self.ptr) }
+    }
+
     /// Gives up the join interest (the `Task` is dropped or detached) and
     /// the `Task`'s reference, dropping the output or the join waker,
     /// whichever the `Task` owns.

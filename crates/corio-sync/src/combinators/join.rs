@@ -1,51 +1,12 @@
 //! The machinery behind `gather!` and `try_gather!`: pairwise joins nested to
-//! the right, `(a, (b, (c, ())))`, flattened to `(a, b, c)` at the end.
+//! the right, `(a, (b, (c, ())))`, flattened to `(a, b, c)` at the end. The
+//! macros reach it through the crate's hidden `__private` module.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pin_project_lite::pin_project! {
-    #[project = MaybeDoneProj]
-    #[project_replace = MaybeDoneReplace]
-    enum MaybeDone<F: Future> {
-        Pending { #[pin] future: F },
-        Done { output: F::Output },
-        Taken,
-    }
-}
-
-impl<F: Future> MaybeDone<F> {
-    /// Polls the future if it is still pending; `Ready` once it is done.
-    fn poll_done(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let output = match self.as_mut().project() {
-            MaybeDoneProj::Pending { future } => match future.poll(cx) {
-                Poll::Ready(output) => output,
-                Poll::Pending => return Poll::Pending,
-            },
-            MaybeDoneProj::Done { .. } => return Poll::Ready(()),
-            MaybeDoneProj::Taken => panic!("a joined future was polled after completion"),
-        };
-        self.set(MaybeDone::Done { output });
-        Poll::Ready(())
-    }
-
-    fn output(self: Pin<&mut Self>) -> Option<&mut F::Output> {
-        match self.project() {
-            MaybeDoneProj::Done { output } => Some(output),
-            MaybeDoneProj::Pending { .. } | MaybeDoneProj::Taken => None,
-        }
-    }
-
-    fn take(self: Pin<&mut Self>) -> F::Output {
-        match self.project_replace(MaybeDone::Taken) {
-            MaybeDoneReplace::Done { output } => output,
-            MaybeDoneReplace::Pending { .. } | MaybeDoneReplace::Taken => {
-                panic!("a joined future's output was taken before it was done")
-            }
-        }
-    }
-}
+use super::maybe_done::MaybeDone;
 
 pin_project_lite::pin_project! {
     /// Runs two futures concurrently; output `(A, B)`.
@@ -60,8 +21,8 @@ impl<A: Future, B: Future> Join<A, B> {
     #[doc(hidden)]
     pub fn new(a: A, b: B) -> Join<A, B> {
         Join {
-            a: MaybeDone::Pending { future: a },
-            b: MaybeDone::Pending { future: b },
+            a: MaybeDone::new(a),
+            b: MaybeDone::new(b),
         }
     }
 }
@@ -94,8 +55,8 @@ impl<A: Future, B: Future> TryJoin<A, B> {
     #[doc(hidden)]
     pub fn new(a: A, b: B) -> TryJoin<A, B> {
         TryJoin {
-            a: MaybeDone::Pending { future: a },
-            b: MaybeDone::Pending { future: b },
+            a: MaybeDone::new(a),
+            b: MaybeDone::new(b),
         }
     }
 }
@@ -230,8 +191,9 @@ where
 /// # Examples
 ///
 /// ```
-/// let (a, b) = corio::run(async {
-///     corio::gather!(async { 1 }, async { "two" }).await
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let (a, b) = event_loop.run_until_complete(async {
+///     corio_sync::gather!(async { 1 }, async { "two" }).await
 /// });
 /// assert_eq!((a, b), (1, "two"));
 /// ```
@@ -248,8 +210,9 @@ macro_rules! gather {
 /// # Examples
 ///
 /// ```
-/// let result: Result<(u8, u8), &str> = corio::run(async {
-///     corio::try_gather!(async { Ok(1) }, async { Err("failed") }).await
+/// let mut event_loop = corio_executor::EventLoop::new().unwrap();
+/// let result: Result<(u8, u8), &str> = event_loop.run_until_complete(async {
+///     corio_sync::try_gather!(async { Ok(1) }, async { Err("failed") }).await
 /// });
 /// assert_eq!(result, Err("failed"));
 /// ```

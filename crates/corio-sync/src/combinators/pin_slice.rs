@@ -1,7 +1,12 @@
-//! Pinned access to the elements of a pinned slice: the one piece of unsafe
-//! code in the facade.
+//! Pinned access to the elements of a pinned slice, for the combinators that
+//! keep their futures in one: `gather` and `as_completed`.
 
 use std::pin::Pin;
+
+/// Collects `items` into a pinned slice.
+pub(crate) fn collect<T>(items: impl Iterator<Item = T>) -> Pin<Box<[T]>> {
+    Box::into_pin(items.collect())
+}
 
 /// Returns element `index` of a pinned slice, pinned.
 ///
