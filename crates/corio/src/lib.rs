@@ -148,7 +148,12 @@ pub mod time {
 /// });
 /// ```
 pub mod sync {
-    pub use corio_sync::*;
+    pub use corio_sync::{
+        Acquire, Barrier, BarrierWait, BarrierWaitResult, Condition, ConditionWait, Event,
+        EventWait, Get, Join, LifoQueue, Lock, Mutex, MutexGuard, PriorityQueue, Put, Queue,
+        Semaphore, SemaphorePermit, ShutDown, TaskDoneError, TryAcquireError, TryGetError,
+        TryLockError, TryPutError,
+    };
 }
 
 /// Runtime configuration.
