@@ -2,10 +2,11 @@
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure
 //!   (including the executor built without its `io` feature).
-//! - `miri`: corio-core's tests and the event loop's under Miri (installs the
-//!   nightly components).
-//! - `loom`: the loom models of the task state word and of the event loop's
-//!   cross-thread hand-off (`RUSTFLAGS="--cfg loom"`).
+//! - `miri`: corio-core's tests, the event loop's and the multi-thread
+//!   runtime's local queue's under Miri (installs the nightly components).
+//! - `loom`: the loom models of the task state word, of the event loop's
+//!   cross-thread hand-off, and of the multi-thread runtime's local queue
+//!   and parking (`RUSTFLAGS="--cfg loom"`).
 //! - `bench [--quick]`: corio side by side with tokio and smol.
 
 use std::env;
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
                  commands:\n  \
                  ci              everything CI checks, stopping at the first failure\n  \
                  miri            corio-core's and the event loop's tests under Miri\n  \
-                 loom            the loom models (task state machine, loop hand-off)\n  \
+                 loom            the loom models (task state, loop hand-off, mt queue and parking)\n  \
                  bench [--quick] corio side by side with tokio and smol"
             );
             return ExitCode::from(2);
@@ -119,7 +120,21 @@ fn miri() -> Result {
         "shutdown_ends_even_when_destructors_keep_spawning",
     ]);
     test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
-    step("corio-executor's event loop under Miri", test)
+    step("corio-executor's event loop under Miri", test)?;
+    // The multi-thread runtime's local run queue: its unit tests (push, pop,
+    // overflow, steal, wrap-around, and threads stealing while the owner
+    // pushes) run all of its unsafe code.
+    let mut test = nightly_cargo(&[
+        "miri",
+        "test",
+        "-p",
+        "corio-executor",
+        "--lib",
+        "--",
+        "multi_thread::queue::tests",
+    ]);
+    test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
+    step("the multi-thread runtime's local queue under Miri", test)
 }
 
 /// The executor without its `io` feature: neither mio nor corio-reactor in
@@ -163,8 +178,9 @@ fn executor_without_io() -> Result {
 }
 
 fn loom() -> Result {
-    // The task state word (corio-core) and the event loop's cross-thread
-    // hand-off (corio-executor).
+    // The task state word (corio-core), the event loop's cross-thread
+    // hand-off, and the multi-thread runtime's local queue (push, pop and
+    // steal racing) and park/unpark protocol (corio-executor).
     let mut test = cargo(&[
         "test",
         "--release",

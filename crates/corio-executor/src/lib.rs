@@ -48,6 +48,7 @@ mod context;
 mod event_loop;
 mod info;
 mod loom;
+mod multi_thread;
 mod runtime;
 mod task_map;
 
@@ -60,4 +61,4 @@ pub use event_loop::{
     CallbackHandle, EventLoop, LoopHandle, DEFAULT_SLOW_POLL_THRESHOLD, EVENT_INTERVAL,
 };
 pub use info::TaskInfo;
-pub use runtime::Runtime;
+pub use runtime::{Handle, Runtime};
