@@ -283,3 +283,199 @@ fn runtime_new_is_multi_thread() {
     }));
     assert!(on_worker.unwrap());
 }
+
+#[test]
+fn sleep_timeout_and_interval_work_on_every_worker() {
+    use corio_timer::{interval, sleep, timeout};
+    let runtime = runtime(3);
+    let start = Instant::now();
+    runtime.block_on(async {
+        let sleepers: Vec<_> = (0..30u64)
+            .map(|n| {
+                spawn(async move {
+                    sleep(Duration::from_millis(10 + n % 5)).await;
+                    // A migrated task re-arms timers: an interval ticks on.
+                    let mut ticks = interval(Duration::from_millis(2));
+                    for _ in 0..3 {
+                        ticks.tick().await;
+                        yield_now().await;
+                    }
+                    timeout(Duration::from_millis(5), std::future::pending::<()>())
+                        .await
+                        .is_err()
+                })
+            })
+            .collect();
+        for sleeper in sleepers {
+            assert!(sleeper.await.unwrap(), "the timeout expired");
+        }
+        // The `block_on` thread has timers too.
+        sleep(Duration::from_millis(5)).await;
+    });
+    assert!(start.elapsed() >= Duration::from_millis(15));
+}
+
+#[test]
+fn a_sleep_on_an_otherwise_idle_runtime_wakes_on_time() {
+    let runtime = runtime(2);
+    let took = runtime.block_on(runtime.spawn(async {
+        let start = Instant::now();
+        corio_timer::sleep(Duration::from_millis(30)).await;
+        start.elapsed()
+    }));
+    let took = took.unwrap();
+    assert!(took >= Duration::from_millis(30), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn a_spawn_local_task_stays_on_its_worker_even_when_woken_from_foreign_threads() {
+    let runtime = runtime(4);
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waking = {
+        let wakers = wakers.clone();
+        let stop = stop.clone();
+        thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                for waker in wakers.lock().unwrap().drain(..) {
+                    waker.wake();
+                }
+                thread::yield_now();
+            }
+        })
+    };
+    let wakers_inside = wakers.clone();
+    let ok = runtime.block_on(runtime.spawn(async move {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let wakers = wakers_inside.clone();
+                // An `Rc` makes the future `!Send`.
+                let home = std::rc::Rc::new(thread::current().id());
+                spawn_local(async move {
+                    for _ in 0..200 {
+                        let mut parked = false;
+                        std::future::poll_fn(|cx| {
+                            if parked {
+                                return Poll::Ready(());
+                            }
+                            parked = true;
+                            wakers.lock().unwrap().push(cx.waker().clone());
+                            Poll::Pending
+                        })
+                        .await;
+                        if thread::current().id() != *home {
+                            return false;
+                        }
+                    }
+                    true
+                })
+            })
+            .collect();
+        let mut ok = true;
+        for task in tasks {
+            ok &= task.await.unwrap();
+        }
+        ok
+    }));
+    stop.store(true, Ordering::SeqCst);
+    waking.join().unwrap();
+    assert!(ok.unwrap(), "a pinned task ran on another thread");
+}
+
+#[test]
+fn spawn_local_in_the_future_of_block_on_panics_with_a_clear_message() {
+    let runtime = runtime(1);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async { spawn_local(async {}).await })
+    }));
+    let payload = caught.unwrap_err();
+    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("block_on"), "{message}");
+}
+
+#[test]
+fn spawn_blocking_does_not_stall_the_workers() {
+    let runtime = runtime(2);
+    let ticks = runtime.block_on(runtime.spawn(async {
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            spawn(async move {
+                loop {
+                    corio_timer::sleep(Duration::from_millis(2)).await;
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        let sleepers: Vec<_> = (0..4)
+            .map(|_| corio_executor::spawn_blocking(|| thread::sleep(Duration::from_millis(100))))
+            .collect();
+        for sleeper in sleepers {
+            sleeper.await.unwrap();
+        }
+        ticker.cancel();
+        ticks.load(Ordering::SeqCst)
+    }));
+    let ticks = ticks.unwrap();
+    assert!(ticks >= 10, "the ticker ticked {ticks} times in 100 ms");
+}
+
+#[cfg(feature = "io")]
+#[test]
+fn a_tcp_echo_server_on_the_workers_serves_fifty_clients_from_outside() {
+    use corio_reactor::net::{TcpListener, TcpStream};
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::io::{Read, Write};
+
+    async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
+        let mut buffer = [0u8; 1024];
+        loop {
+            let read =
+                std::future::poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, &mut buffer)).await?;
+            if read == 0 {
+                return Ok(());
+            }
+            let mut written = 0;
+            while written < read {
+                written += std::future::poll_fn(|cx| {
+                    Pin::new(&mut stream).poll_write(cx, &buffer[written..read])
+                })
+                .await?;
+            }
+        }
+    }
+
+    let runtime = runtime(3);
+    let listener = runtime
+        .block_on(runtime.spawn(TcpListener::bind("127.0.0.1:0")))
+        .unwrap()
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = runtime.spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            drop(spawn(echo(stream)));
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), std::io::Error>(())
+    });
+    let clients: Vec<_> = (0..50)
+        .map(|n| {
+            thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(address).unwrap();
+                for round in 0..10 {
+                    let message = format!("client {n} round {round}");
+                    stream.write_all(message.as_bytes()).unwrap();
+                    let mut back = vec![0; message.len()];
+                    stream.read_exact(&mut back).unwrap();
+                    assert_eq!(back, message.as_bytes());
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    server.cancel();
+}
