@@ -50,8 +50,9 @@ use std::mem::MaybeUninit;
 
 use super::sync::{Arc, AtomicU32, AtomicU64, Ordering};
 
-/// The number of slots of a local queue.
-pub(crate) const CAPACITY: usize = 256;
+/// The number of slots of a local queue: 256, or 4 in the loom models, so
+/// that they reach an overflow within loom's branch budget.
+pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 const MASK: usize = CAPACITY - 1;
 /// How many tasks an overflow moves to the injection queue.
 const HALF: u32 = (CAPACITY / 2) as u32;
