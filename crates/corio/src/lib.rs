@@ -134,7 +134,7 @@ pub mod time {
 /// assert_eq!(corio::runtime::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
 /// ```
 pub mod runtime {
-    pub use corio_executor::{Builder, DEFAULT_SLOW_POLL_THRESHOLD};
+    pub use corio_executor::{Builder, Handle, DEFAULT_SLOW_POLL_THRESHOLD};
 }
 
 #[doc(hidden)]
