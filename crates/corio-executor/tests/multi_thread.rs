@@ -479,3 +479,23 @@ fn a_tcp_echo_server_on_the_workers_serves_fifty_clients_from_outside() {
     }
     server.cancel();
 }
+
+#[test]
+fn a_current_thread_handle_blocks_on_a_task_from_another_thread() {
+    let runtime = Runtime::builder().current_thread().build().unwrap();
+    let handle = runtime.handle();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let other = thread::spawn(move || {
+        let task = handle.spawn(async { 6 * 7 });
+        sender.send(()).unwrap();
+        handle.block_on(task).unwrap()
+    });
+    receiver.recv().unwrap();
+    // The loop runs the task while this thread is in `block_on`.
+    runtime.block_on(async {
+        for _ in 0..10 {
+            yield_now().await;
+        }
+    });
+    assert_eq!(other.join().unwrap(), 42);
+}
