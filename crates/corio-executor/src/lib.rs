@@ -35,6 +35,14 @@
 //! timer wheel of `corio-timer`, and one driver. See the `event_loop` module
 //! for the iteration order and the file of each concept.
 //!
+//! The multi-thread [`Runtime`] (`Runtime::builder().multi_thread()`,
+//! `Runtime::new()`) is a work-stealing scheduler: each worker owns a
+//! bounded lock-free local queue that idle workers steal half of, a
+//! lock-free injection queue takes work from outside, idle workers park
+//! under tokio's "searching workers" protocol, each worker has its own
+//! timer wheel, and the one IO reactor is polled by whichever worker is
+//! idle. See the `multi_thread` module for each protocol.
+//!
 //! # Features
 //!
 //! - `io` (on by default): the mio reactor of `corio-reactor` is the default

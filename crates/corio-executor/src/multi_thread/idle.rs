@@ -14,9 +14,10 @@
 //!   will find the work, and it parks at once. This bounds the stealing
 //!   traffic.
 //! - **New work** (a push onto the injection queue or a local queue): the
-//!   pusher, after its push and a `SeqCst` fence, wakes one parked worker
-//!   only when *no* worker is searching and not every worker is awake
-//!   ([`Idle::worker_to_notify`], checked again under the list's lock). The
+//!   pusher, after its push, reads the word with a `SeqCst`
+//!   read-modify-write and wakes one parked worker only when *no* worker is
+//!   searching and not every worker is awake ([`Idle::worker_to_notify`],
+//!   checked again under the list's lock). The
 //!   woken worker is counted as unparked *and searching* by the notifier, so
 //!   a burst of pushes wakes one worker, not one per push.
 //! - **Finding work**: a searcher that finds a task stops searching
@@ -28,12 +29,14 @@
 //!   at every queue once more (after a `SeqCst` fence) and wakes a worker if
 //!   any holds work.
 //!
-//! Why no task is lost: a push P and the last searcher's park S are both
-//! `SeqCst` operations on (or fenced around) the word. If P's load comes
-//! after S's decrement, P sees no searcher and wakes a parked worker (at
-//! least S is parked, so one exists). If it comes before, P saw a searcher
-//! (S itself or a later one) and did nothing; but then P's push precedes S's
-//! re-check of the queues, which finds it and wakes a worker. A worker that
+//! Why no task is lost: a push P is followed by P's read-modify-write R_P of
+//! the word, and the last searcher's park does its decrement R_S, a `SeqCst`
+//! fence, then its re-check of the queues. R_P and R_S are ordered in the
+//! word's modification order. If R_P comes after R_S, P sees no searcher and
+//! wakes a parked worker (at least S is parked, so one exists). If it comes
+//! before, R_S reads R_P's write (or a later one in its release sequence),
+//! so it synchronizes with R_P: P's push happened before S's re-check,
+//! which finds it and wakes a worker. A worker that
 //! parks while not searching relies on the searchers that kept it from
 //! searching: the last of them re-checks. The loom model in `park.rs` runs
 //! this code against a push racing the last worker's park.

@@ -80,7 +80,7 @@ pub(crate) mod sync {
 
 use std::sync::Arc;
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The settings of a multi-thread runtime, resolved by the `Builder`.
 pub(crate) struct Config {
@@ -272,9 +272,10 @@ impl Shared {
     }
 
     /// The "new work" step of the idle protocol: wake one parked worker if
-    /// nobody is searching.
+    /// nobody is searching. Its first step is a `SeqCst` read-modify-write
+    /// of the idle word, which orders it after the push that came before
+    /// (see `idle.rs`), so no separate fence is needed.
     fn notify_parked(&self) {
-        fence(Ordering::SeqCst);
         if let Some(worker) = self.idle.worker_to_notify() {
             self.workers[worker].parker.unpark();
         }

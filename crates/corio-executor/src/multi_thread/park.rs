@@ -223,10 +223,9 @@ mod loom_tests {
             self.injector.lock().unwrap().pop_front()
         }
 
-        /// What a spawn from outside does: push, fence, notify.
+        /// What a spawn from outside does: push, notify.
         fn push(&self, task: u32) {
             self.injector.lock().unwrap().push_back(task);
-            fence(Ordering::SeqCst);
             self.notify();
         }
 
