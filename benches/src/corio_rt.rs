@@ -130,3 +130,61 @@ pub fn missing_net() -> Option<String> {
         )),
     }
 }
+
+/// corio's multi-thread `Runtime` with one worker per core
+/// (`corio::Runtime::new()`), the counterpart of `TokioMt`.
+pub struct CorioMt {
+    runtime: corio::Runtime,
+}
+
+impl Runtime for CorioMt {
+    const NAME: &'static str = "corio-mt";
+
+    fn new() -> io::Result<Self> {
+        Ok(CorioMt {
+            runtime: corio::Runtime::new()?,
+        })
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Corio::spawn(future)
+    }
+
+    fn spawn_detached<F>(future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Corio::spawn_detached(future);
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        Corio::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        Corio::sleep(duration)
+    }
+
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+    {
+        Corio::timeout(duration, future)
+    }
+
+    fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        Corio::gather(futures)
+    }
+}

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::corio_rt::Corio;
+use crate::corio_rt::{Corio, CorioMt};
 use crate::memory;
 use crate::python::{self, Python};
 use crate::runtime::{Runtime, Smol, Tokio, TokioMt};
@@ -173,6 +173,26 @@ macro_rules! on_each_runtime {
     };
 }
 
+/// Runs `workloads::name(args)` on corio's and tokio's multi-thread
+/// runtimes (one worker per core each).
+macro_rules! on_both_multi_thread {
+    ($($workload:ident)::+ ($($arg:expr),*)) => {
+        vec![
+            on::<CorioMt, _>(move || $($workload)::+::<CorioMt>($($arg),*)),
+            on::<TokioMt, _>(move || $($workload)::+::<TokioMt>($($arg),*)),
+        ]
+    };
+}
+
+/// A multi-thread benchmark: in seconds relative to tokio's multi-thread
+/// runtime.
+fn multi_thread(key: &'static str, title: String, runners: Vec<Runner>) -> Benchmark {
+    Benchmark {
+        baseline: "tokio-mt",
+        ..benchmark(key, title, runners)
+    }
+}
+
 /// Every benchmark of the suite at the configured size.
 pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
     let mut all = Vec::new();
@@ -264,17 +284,33 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
     ));
 
     let spawns = config.size(1_000_000);
-    all.push(Benchmark {
-        baseline: "tokio-mt",
-        ..benchmark(
-            "mt_spawn",
-            format!("spawn+join {} (multi-thread)", count(spawns)),
-            vec![
-                missing("corio-mt", "corio::Runtime::builder().multi_thread()"),
-                on::<TokioMt, _>(move || workloads::spawn_join::<TokioMt>(spawns)),
-            ],
-        )
-    });
+    all.push(multi_thread(
+        "mt_spawn",
+        format!("spawn+join {} (multi-thread)", count(spawns)),
+        on_both_multi_thread!(workloads::spawn_join(spawns)),
+    ));
+
+    let mt_tasks = config.size(1_000);
+    all.push(multi_thread(
+        "mt_yield",
+        format!(
+            "{} tasks x {} yield_now (multi-thread)",
+            count(mt_tasks),
+            count(yields)
+        ),
+        on_both_multi_thread!(workloads::yield_many(mt_tasks, yields)),
+    ));
+
+    let mt_pairs = config.size(1_000);
+    all.push(multi_thread(
+        "mt_ping_pong",
+        format!(
+            "ping-pong {} pairs x {} round trips (multi-thread)",
+            count(mt_pairs),
+            trips
+        ),
+        on_both_multi_thread!(workloads::ping_pong(mt_pairs, trips)),
+    ));
 
     let pending = config.size(100_000);
     let probe =
@@ -337,11 +373,6 @@ pub fn probe_memory(runtime: &str, count: u64) -> Outcome {
         crate::report::FLOOR => workloads::pending_future_bytes(count),
         other => Err(format!("no memory probe for runtime {other:?}")),
     }
-}
-
-/// corio's side of a benchmark whose corio API has not landed yet.
-fn missing(runtime: &str, apis: &str) -> Runner {
-    Runner::unavailable(runtime, format!("{apis}: not written yet"))
 }
 
 /// `1000000` as `1M`, `100000` as `100k`.
@@ -488,9 +519,9 @@ mod tests {
     }
 
     #[test]
-    fn only_ping_pong_runs_both_channel_rows_side_by_side() {
+    fn only_ping_pong_runs_every_ping_pong_row_side_by_side() {
         let all = benchmarks(&config(Some("ping_pong"), None), &no_python());
         let keys: Vec<_> = all.iter().map(|benchmark| benchmark.key).collect();
-        assert_eq!(keys, ["ping_pong", "ping_pong_own"]);
+        assert_eq!(keys, ["ping_pong", "ping_pong_own", "mt_ping_pong"]);
     }
 }

@@ -24,6 +24,32 @@ async fn corio_test_can_return_a_result() -> Result<(), String> {
     Ok(())
 }
 
+#[corio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corio_test_runs_on_a_multi_thread_runtime() {
+    let name = corio::spawn(async { std::thread::current().name().map(String::from) })
+        .await
+        .unwrap();
+    assert!(name.unwrap().starts_with("corio-worker-"));
+    corio::sleep(Duration::from_millis(1)).await;
+}
+
+mod with_multi_thread_main {
+    #[corio::main(flavor = "multi_thread", worker_threads = 3)]
+    pub async fn main() -> bool {
+        let on_worker = corio::spawn(async {
+            std::thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("corio-worker-"))
+        });
+        on_worker.await.unwrap()
+    }
+}
+
+#[test]
+fn corio_main_runs_on_a_multi_thread_runtime() {
+    assert!(with_multi_thread_main::main());
+}
+
 mod with_main {
     #[corio::main]
     pub async fn main() -> u32 {

@@ -2,10 +2,12 @@
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure
 //!   (including the executor built without its `io` feature).
-//! - `miri`: corio-core's tests, the event loop's and corio-sync's under Miri
-//!   (installs the nightly components).
-//! - `loom`: the loom models of the task state word, the event loop's
-//!   cross-thread hand-off and corio-sync (`RUSTFLAGS="--cfg loom"`).
+//! - `miri`: corio-core's tests, the event loop's, the multi-thread
+//!   runtime's local queue's and corio-sync's under Miri (installs the
+//!   nightly components).
+//! - `loom`: the loom models of the task state word, of the event loop's
+//!   cross-thread hand-off, of the multi-thread runtime's local queue and
+//!   parking, and of corio-sync (`RUSTFLAGS="--cfg loom"`).
 //! - `bench [--quick]`: corio side by side with tokio and smol.
 
 use std::env;
@@ -33,8 +35,8 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci              everything CI checks, stopping at the first failure\n  \
-                 miri            corio-core's, the event loop's and corio-sync's tests under Miri\n  \
-                 loom            the loom models (task state, loop hand-off, corio-sync)\n  \
+                 miri            corio-core, the event loop, the mt queue and corio-sync under Miri\n  \
+                 loom            the loom models (task state, loop hand-off, mt queue and parking, corio-sync)\n  \
                  bench [--quick] corio side by side with tokio and smol"
             );
             return ExitCode::from(2);
@@ -120,6 +122,20 @@ fn miri() -> Result {
     ]);
     test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
     step("corio-executor's event loop under Miri", test)?;
+    // The multi-thread runtime's local run queue: its unit tests (push, pop,
+    // overflow, steal, wrap-around, and threads stealing while the owner
+    // pushes) run all of its unsafe code.
+    let mut test = nightly_cargo(&[
+        "miri",
+        "test",
+        "-p",
+        "corio-executor",
+        "--lib",
+        "--",
+        "multi_thread::queue::tests",
+    ]);
+    test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
+    step("the multi-thread runtime's local queue under Miri", test)?;
     // corio-sync's unsafe code (the Mutex's access to its data, and the
     // combinators' pinned slice, which their hand-polled unit tests in `--lib`
     // reach) and its waiter lists, through the hand-polled tests and a few
@@ -186,8 +202,9 @@ fn executor_without_io() -> Result {
 }
 
 fn loom() -> Result {
-    // The task state word (corio-core) and the event loop's cross-thread
-    // hand-off (corio-executor).
+    // The task state word (corio-core), the event loop's cross-thread
+    // hand-off, and the multi-thread runtime's local queue (push, pop and
+    // steal racing) and park/unpark protocol (corio-executor).
     let mut test = cargo(&[
         "test",
         "--release",

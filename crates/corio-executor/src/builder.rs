@@ -36,6 +36,7 @@ use crate::runtime::Runtime;
 /// ```
 pub struct Builder {
     flavor: Flavor,
+    worker_threads: Option<usize>,
     time: Time,
     slow_poll: SlowPoll,
     driver: Option<Box<dyn Driver>>,
@@ -46,6 +47,8 @@ pub struct Builder {
 enum Flavor {
     /// One event loop on the thread that calls `block_on`.
     CurrentThread,
+    /// Work-stealing worker threads.
+    MultiThread,
 }
 
 /// The loop's clock.
@@ -68,6 +71,7 @@ impl Default for Builder {
     fn default() -> Builder {
         Builder {
             flavor: Flavor::CurrentThread,
+            worker_threads: None,
             time: Time::Real,
             slow_poll: SlowPoll::FromEnv,
             driver: None,
@@ -77,7 +81,7 @@ impl Default for Builder {
 
 impl Builder {
     /// Selects the current-thread flavour: one event loop on the thread that
-    /// calls `block_on` (the only flavour so far, and the default).
+    /// calls `block_on` (the builder's default).
     ///
     /// # Examples
     ///
@@ -87,6 +91,44 @@ impl Builder {
     /// ```
     pub fn current_thread(mut self) -> Builder {
         self.flavor = Flavor::CurrentThread;
+        self
+    }
+
+    /// Selects the multi-thread flavour: work-stealing worker threads (one per
+    /// core unless [`Builder::worker_threads`] says otherwise); `block_on`
+    /// runs its future on the calling thread and the tasks on the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = corio_executor::Runtime::builder()
+    ///     .multi_thread()
+    ///     .worker_threads(2)
+    ///     .build()
+    ///     .unwrap();
+    /// let task = runtime.spawn(async { std::thread::current().name().map(String::from) });
+    /// let name = runtime.block_on(task).unwrap().unwrap();
+    /// assert!(name.starts_with("corio-worker-"));
+    /// ```
+    pub fn multi_thread(mut self) -> Builder {
+        self.flavor = Flavor::MultiThread;
+        self
+    }
+
+    /// Sets the number of worker threads of a multi-thread runtime (the
+    /// default is one per core, as `std::thread::available_parallelism`
+    /// reports). Ignored by the current-thread flavour.
+    ///
+    /// # Examples
+    ///
+    /// See [`Builder::multi_thread`]. Zero workers is an error at `build`:
+    ///
+    /// ```
+    /// let built = corio_executor::Runtime::builder().multi_thread().worker_threads(0).build();
+    /// assert_eq!(built.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
+    pub fn worker_threads(mut self, count: usize) -> Builder {
+        self.worker_threads = Some(count);
         self
     }
 
@@ -163,7 +205,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// Returns the OS error when the default driver cannot be created.
+    /// Returns the OS error when the default driver or a worker thread
+    /// cannot be created. For the multi-thread flavour, returns an
+    /// `InvalidInput` error for zero worker threads, for virtual time and for
+    /// a custom driver, none of which it supports.
     ///
     /// # Examples
     ///
@@ -174,7 +219,40 @@ impl Builder {
                 let config = self.loop_config()?;
                 Ok(Runtime::on_loop(EventLoop::from_config(config)))
             }
+            Flavor::MultiThread => self.build_multi_thread(),
         }
+    }
+
+    fn build_multi_thread(self) -> io::Result<Runtime> {
+        let invalid = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the multi-thread runtime does not support {what}"),
+            )
+        };
+        if matches!(self.time, Time::Virtual) {
+            return Err(invalid(
+                "virtual time (use `current_thread()` for tests on a virtual clock)",
+            ));
+        }
+        if self.driver.is_some() {
+            return Err(invalid(
+                "a custom driver (its workers share the default one; use `current_thread()`)",
+            ));
+        }
+        let workers = match self.worker_threads {
+            Some(0) => return Err(invalid("zero worker threads")),
+            Some(count) => count,
+            None => std::thread::available_parallelism().map_or(1, |count| count.get()),
+        };
+        let config = crate::multi_thread::Config {
+            workers,
+            driver: shared_driver()?,
+            slow_poll: self.slow_poll.threshold(),
+        };
+        Ok(Runtime::on_workers(crate::multi_thread::MultiThread::new(
+            config,
+        )?))
     }
 
     /// Builds a bare current-thread [`EventLoop`] (asyncio's low-level loop)
@@ -228,6 +306,7 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
             .field("time", &self.time)
             .field("slow_poll", &self.slow_poll)
             .field("custom_driver", &self.driver.is_some())
@@ -247,4 +326,17 @@ fn default_driver() -> io::Result<Box<dyn Driver>> {
 #[cfg(not(feature = "io"))]
 fn default_driver() -> io::Result<Box<dyn Driver>> {
     Ok(Box::new(corio_core::ParkDriver::new()))
+}
+
+/// The driver the workers of a multi-thread runtime share: the mio reactor.
+#[cfg(feature = "io")]
+fn shared_driver() -> io::Result<Option<Box<dyn Driver + Send>>> {
+    Ok(Some(Box::new(corio_reactor::Reactor::new()?)))
+}
+
+/// Without the `io` feature the workers share no driver: each parks on its
+/// own condition variable.
+#[cfg(not(feature = "io"))]
+fn shared_driver() -> io::Result<Option<Box<dyn Driver + Send>>> {
+    Ok(None)
 }

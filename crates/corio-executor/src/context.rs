@@ -47,6 +47,26 @@ pub(crate) fn assert_no_loop_running() {
     }
 }
 
+/// Marks this thread as running a runtime (a multi-thread worker or
+/// `block_on` caller) until the guard drops, so that a nested `block_on` or
+/// `run` panics with the message of [`assert_no_loop_running`].
+pub(crate) fn mark_running() -> RunningMark {
+    RunningMark {
+        was_running: RUNNING.with(|flag| flag.replace(true)),
+    }
+}
+
+/// Restores the running flag on drop; see [`mark_running`].
+pub(crate) struct RunningMark {
+    was_running: bool,
+}
+
+impl Drop for RunningMark {
+    fn drop(&mut self) {
+        RUNNING.with(|flag| flag.set(self.was_running));
+    }
+}
+
 /// Why a loop is entered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EnterMode {
@@ -88,10 +108,7 @@ impl Drop for EnterGuard {
 pub(crate) fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
     with_local(|local| match local {
         Some(local) => f(local),
-        None => panic!(
-            "{what} must be called from inside a corio runtime \
-             (corio::run, EventLoop::run_until_complete or Runtime::block_on)"
-        ),
+        None => no_runtime(what),
     })
 }
 
@@ -130,7 +147,19 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    expect_loop("corio::spawn", |local| local.spawn_send(future, meta))
+    with_local(|local| match local {
+        Some(local) => local.spawn_send(future, meta),
+        None => crate::multi_thread::spawn_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime("corio::spawn")),
+    })
+}
+
+#[track_caller]
+fn no_runtime(what: &str) -> ! {
+    panic!(
+        "{what} must be called from inside a corio runtime \
+         (corio::run, EventLoop::run_until_complete or Runtime::block_on)"
+    )
 }
 
 /// Spawns a future that need not be `Send` as a task on the current thread's
@@ -167,8 +196,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    expect_loop("corio::spawn_local", |local| {
-        local.spawn_local(future, meta)
+    with_local(|local| match local {
+        Some(local) => local.spawn_local(future, meta),
+        None => crate::multi_thread::spawn_local_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime("corio::spawn_local")),
     })
 }
 
@@ -213,7 +244,10 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> crate::CallbackHandle {
 /// assert!(corio_executor::current_task().is_none());
 /// ```
 pub fn current_task() -> Option<TaskInfo> {
-    with_local(|local| local.and_then(Local::current_task))
+    with_local(|local| match local {
+        Some(local) => local.current_task(),
+        None => crate::multi_thread::current_task(),
+    })
 }
 
 /// Returns a description of every task alive on the current loop (empty
@@ -230,7 +264,10 @@ pub fn current_task() -> Option<TaskInfo> {
 /// assert_eq!(count, 1);
 /// ```
 pub fn all_tasks() -> Vec<TaskInfo> {
-    with_local(|local| local.map(Local::all_tasks).unwrap_or_default())
+    with_local(|local| match local {
+        Some(local) => local.all_tasks(),
+        None => crate::multi_thread::all_tasks().unwrap_or_default(),
+    })
 }
 
 /// Yields once to the loop: the task goes to the back of the ready queue

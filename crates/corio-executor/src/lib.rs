@@ -35,6 +35,14 @@
 //! timer wheel of `corio-timer`, and one driver. See the `event_loop` module
 //! for the iteration order and the file of each concept.
 //!
+//! The multi-thread [`Runtime`] (`Runtime::builder().multi_thread()`,
+//! `Runtime::new()`) is a work-stealing scheduler: each worker owns a
+//! bounded lock-free local queue that idle workers steal half of, a
+//! lock-free injection queue takes work from outside, idle workers park
+//! under tokio's "searching workers" protocol, each worker has its own
+//! timer wheel, and the one IO reactor is polled by whichever worker is
+//! idle. See the `multi_thread` module for each protocol.
+//!
 //! # Features
 //!
 //! - `io` (on by default): the mio reactor of `corio-reactor` is the default
@@ -48,6 +56,7 @@ mod context;
 mod event_loop;
 mod info;
 mod loom;
+mod multi_thread;
 mod runtime;
 mod task_group;
 mod task_map;
@@ -61,5 +70,5 @@ pub use event_loop::{
     CallbackHandle, EventLoop, LoopHandle, DEFAULT_SLOW_POLL_THRESHOLD, EVENT_INTERVAL,
 };
 pub use info::TaskInfo;
-pub use runtime::Runtime;
+pub use runtime::{Handle, Runtime};
 pub use task_group::{TaskGroup, TaskGroupHandle};

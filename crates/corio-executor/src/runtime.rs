@@ -1,15 +1,20 @@
-//! `Runtime`: a configured loop behind tokio's `block_on` / `spawn` shape.
+//! `Runtime`: a configured runtime behind tokio's `block_on` / `spawn` /
+//! `handle` shape, of either flavour: one event loop (current thread) or
+//! work-stealing workers (multi-thread).
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::io;
 use std::panic::Location;
 
 use corio_core::{Task, TaskMeta};
 
 use crate::builder::Builder;
 use crate::event_loop::{EventLoop, LoopHandle};
+use crate::multi_thread::{self, MultiThread};
 
-/// A corio runtime: an event loop with its driver and clock, built by
-/// [`Runtime::builder`] (whose [`Builder`] holds every setting).
+/// A corio runtime, built by [`Runtime::builder`] (whose [`Builder`] holds
+/// every setting) or [`Runtime::new`] (multi-thread, one worker per core).
 ///
 /// # Examples
 ///
@@ -22,8 +27,43 @@ use crate::event_loop::{EventLoop, LoopHandle};
 /// ```
 #[derive(Debug)]
 pub struct Runtime {
-    event_loop: std::cell::RefCell<EventLoop>,
-    handle: LoopHandle,
+    flavor: Flavor,
+}
+
+#[derive(Debug)]
+enum Flavor {
+    CurrentThread {
+        event_loop: RefCell<EventLoop>,
+        handle: LoopHandle,
+    },
+    MultiThread(MultiThread),
+}
+
+/// A handle to a [`Runtime`]: `Send + Sync + Clone`, it spawns onto the
+/// runtime and blocks on futures from any thread.
+///
+/// # Examples
+///
+/// ```
+/// let runtime = corio_executor::Runtime::builder().multi_thread().worker_threads(2).build().unwrap();
+/// let handle = runtime.handle();
+/// let sum = std::thread::spawn(move || {
+///     let task = handle.spawn(async { 1 + 1 });
+///     handle.block_on(task).unwrap()
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(sum, 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Handle {
+    flavor: HandleFlavor,
+}
+
+#[derive(Debug, Clone)]
+enum HandleFlavor {
+    Loop(LoopHandle),
+    MultiThread(multi_thread::Handle),
 }
 
 impl Runtime {
@@ -39,21 +79,51 @@ impl Runtime {
         Builder::default()
     }
 
+    /// A multi-thread runtime with one worker per core and the default
+    /// driver: `Runtime::builder().multi_thread().build()`.
+    ///
+    /// # Errors
+    ///
+    /// Returns the OS error when the driver or a worker thread cannot be
+    /// created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = corio_executor::Runtime::new()?;
+    /// assert_eq!(runtime.block_on(runtime.spawn(async { 3 })).unwrap(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().multi_thread().build()
+    }
+
     /// A current-thread runtime on `event_loop`.
     pub(crate) fn on_loop(event_loop: EventLoop) -> Runtime {
         Runtime {
-            handle: event_loop.handle(),
-            event_loop: std::cell::RefCell::new(event_loop),
+            flavor: Flavor::CurrentThread {
+                handle: event_loop.handle(),
+                event_loop: RefCell::new(event_loop),
+            },
         }
     }
 
-    /// Runs `future` to completion on this runtime's loop and returns its
-    /// output. Tasks spawned on the runtime run meanwhile.
+    /// A multi-thread runtime on its started workers.
+    pub(crate) fn on_workers(workers: MultiThread) -> Runtime {
+        Runtime {
+            flavor: Flavor::MultiThread(workers),
+        }
+    }
+
+    /// Runs `future` to completion and returns its output. On the
+    /// current-thread flavour the loop runs meanwhile; on the multi-thread
+    /// flavour `future` runs on the calling thread and the tasks on the
+    /// workers.
     ///
     /// # Panics
     ///
-    /// Panics when called inside a running loop, and resumes the panic of
-    /// `future` if it panics.
+    /// Panics when called inside a running loop or runtime, and resumes the
+    /// panic of `future` if it panics.
     ///
     /// # Examples
     ///
@@ -65,7 +135,12 @@ impl Runtime {
         // Checked before the `RefCell` is borrowed, so that a nested call
         // gets this message rather than a borrow error.
         crate::context::assert_no_loop_running();
-        self.event_loop.borrow_mut().run_until_complete(future)
+        match &self.flavor {
+            Flavor::CurrentThread { event_loop, .. } => {
+                event_loop.borrow_mut().run_until_complete(future)
+            }
+            Flavor::MultiThread(workers) => workers.handle().block_on(future),
+        }
     }
 
     /// Spawns a `Send` future on this runtime.
@@ -83,11 +158,12 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle
+        self.handle()
             .spawn_with_meta(future, TaskMeta::new(Location::caller()))
     }
 
-    /// Returns a handle that spawns onto this runtime from any thread.
+    /// Returns a handle that spawns onto this runtime, and blocks on
+    /// futures, from any thread.
     ///
     /// # Examples
     ///
@@ -97,7 +173,63 @@ impl Runtime {
     /// let task = std::thread::spawn(move || handle.spawn(async { 1 })).join().unwrap();
     /// assert_eq!(runtime.block_on(task).unwrap(), 1);
     /// ```
-    pub fn handle(&self) -> LoopHandle {
-        self.handle.clone()
+    pub fn handle(&self) -> Handle {
+        let flavor = match &self.flavor {
+            Flavor::CurrentThread { handle, .. } => HandleFlavor::Loop(handle.clone()),
+            Flavor::MultiThread(workers) => HandleFlavor::MultiThread(workers.handle()),
+        };
+        Handle { flavor }
+    }
+}
+
+impl Handle {
+    /// Spawns a `Send` future on the runtime, from any thread.
+    ///
+    /// # Examples
+    ///
+    /// See [`Handle`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with_meta(future, TaskMeta::new(Location::caller()))
+    }
+
+    fn spawn_with_meta<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.flavor {
+            HandleFlavor::Loop(handle) => handle.spawn_with_meta(future, meta),
+            HandleFlavor::MultiThread(handle) => handle.spawn(future, meta),
+        }
+    }
+
+    /// Runs `future` to completion on the calling thread and returns its
+    /// output.
+    ///
+    /// On a multi-thread runtime, `future` may spawn tasks (they run on the
+    /// workers), sleep and use sockets, as in [`Runtime::block_on`]. On a
+    /// current-thread runtime only the runtime's own thread runs its loop:
+    /// `future` is polled here with no loop entered, so it should await
+    /// tasks spawned through the handle (which the loop runs while its
+    /// thread is in `block_on`), not call `corio::spawn` or `sleep` itself.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called inside a running loop or runtime, and resumes the
+    /// panic of `future` if it panics.
+    ///
+    /// # Examples
+    ///
+    /// See [`Handle`].
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.flavor {
+            HandleFlavor::Loop(_) => multi_thread::block_on_plain(future),
+            HandleFlavor::MultiThread(handle) => handle.block_on(future),
+        }
     }
 }

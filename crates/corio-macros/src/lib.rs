@@ -15,9 +15,10 @@
 //! # Implementation
 //!
 //! Both attributes take an `async fn`, drop its `async` keyword and move its
-//! body, unchanged, into `::corio::run(async move BODY)` (for `main`) or into
-//! `runtime.block_on(async move BODY)` on a fresh current-thread runtime (for
-//! `test`, which also gets `#[test]`). The expansion is built token by token
+//! body, unchanged, into `::corio::run(async move BODY)` (for `main` on the
+//! current-thread flavour) or into `runtime.block_on(async move BODY)` on a
+//! fresh runtime of the chosen flavour (for `test`, which also gets
+//! `#[test]`, and for `main` with `flavor = "multi_thread"`). The expansion is built token by token
 //! with `proc_macro` alone, with no parser dependency: the body's brace group
 //! and every token of the signature are passed through as they came, so their
 //! spans stay the user's. A warning, an error, `line!()`, a panic's location
@@ -39,10 +40,9 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 
 /// Runs an `async fn main` on a fresh corio event loop, like `asyncio.run`.
 ///
-/// `#[corio::main(flavor = "current_thread")]` is the default and the only
-/// flavour so far: `flavor = "multi_thread"` and `worker_threads = N` are
-/// recognised, and rejected with a compile error until corio has a
-/// multi-threaded runtime.
+/// `#[corio::main(flavor = "current_thread")]` is the default.
+/// `#[corio::main(flavor = "multi_thread")]` runs the body with `block_on` on
+/// a multi-thread `Runtime` (one worker per core, or `worker_threads = N`).
 ///
 /// # Examples
 ///
@@ -50,6 +50,13 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// #[corio::main]
 /// async fn main() {
 ///     println!("hello from the event loop");
+/// }
+/// ```
+///
+/// ```ignore
+/// #[corio::main(flavor = "multi_thread", worker_threads = 4)]
+/// async fn main() {
+///     corio::spawn(async { println!("hello from a worker") }).await.unwrap();
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -61,8 +68,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// `#[corio::test(virtual_time)]` gives the loop a virtual clock: it jumps to
 /// the next timer whenever every task is idle, so a test that sleeps an hour
-/// finishes at once. `flavor` and `worker_threads` are accepted as for
-/// [`macro@main`].
+/// finishes at once (current-thread flavour only). `flavor` and
+/// `worker_threads` are accepted as for [`macro@main`].
 ///
 /// # Examples
 ///
@@ -109,9 +116,18 @@ enum Clock {
     Virtual,
 }
 
+/// The runtime flavour an attribute asks for.
+#[derive(Clone)]
+enum Flavor {
+    CurrentThread,
+    /// With the `worker_threads` literal, if given.
+    MultiThread(Option<TokenTree>),
+}
+
 /// The options of an attribute, with their defaults.
 struct Options {
     clock: Clock,
+    flavor: Flavor,
 }
 
 /// One misuse, reported as a `compile_error!` at `span`.
@@ -161,10 +177,14 @@ fn expand(entry: Entry, args: TokenStream, item: TokenStream) -> TokenStream {
 /// Parses `name`, `name = value`, … separated by commas. Each misuse is
 /// pushed onto `errors` and the option keeps its default.
 fn parse_options(entry: Entry, args: TokenStream, errors: &mut Vec<Error>) -> Options {
-    let mut options = Options { clock: Clock::Real };
+    let mut options = Options {
+        clock: Clock::Real,
+        flavor: Flavor::CurrentThread,
+    };
     let mut seen: Vec<String> = Vec::new();
     let mut multi_thread = false;
-    let mut worker_threads: Option<Span> = None;
+    let mut worker_threads: Option<(Span, TokenTree)> = None;
+    let mut virtual_time: Option<Span> = None;
     for option in split_on_commas(args) {
         let mut tokens = option.into_iter();
         let Some(first) = tokens.next() else {
@@ -195,15 +215,7 @@ fn parse_options(entry: Entry, args: TokenStream, errors: &mut Vec<Error>) -> Op
                 };
                 match value.to_string().as_str() {
                     "\"current_thread\"" => {}
-                    "\"multi_thread\"" => {
-                        multi_thread = true;
-                        errors.push(Error::new(
-                            value.span(),
-                            "the multi_thread flavor is not available yet: corio has only \
-                             the current-thread loop; remove `flavor` or write \
-                             `flavor = \"current_thread\"`",
-                        ));
-                    }
+                    "\"multi_thread\"" => multi_thread = true,
                     _ => errors.push(Error::new(
                         value.span(),
                         "`flavor` is \"current_thread\" or \"multi_thread\"",
@@ -215,7 +227,7 @@ fn parse_options(entry: Entry, args: TokenStream, errors: &mut Vec<Error>) -> Op
                     continue;
                 };
                 if positive_integer(&value) {
-                    worker_threads = Some(key.span());
+                    worker_threads = Some((key.span(), value));
                 } else {
                     errors.push(Error::new(
                         value.span(),
@@ -224,7 +236,10 @@ fn parse_options(entry: Entry, args: TokenStream, errors: &mut Vec<Error>) -> Op
                 }
             }
             (Entry::Test, "virtual_time") => match tokens.next() {
-                None => options.clock = Clock::Virtual,
+                None => {
+                    options.clock = Clock::Virtual;
+                    virtual_time = Some(key.span());
+                }
                 Some(extra) => errors.push(Error::new(
                     extra.span(),
                     "`virtual_time` is a bare flag: write `#[corio::test(virtual_time)]`",
@@ -240,11 +255,23 @@ fn parse_options(entry: Entry, args: TokenStream, errors: &mut Vec<Error>) -> Op
             )),
         }
     }
-    if let (Some(span), false) = (worker_threads, multi_thread) {
+    match (multi_thread, worker_threads) {
+        (true, workers) => {
+            options.flavor = Flavor::MultiThread(workers.map(|(_, value)| value));
+        }
+        (false, Some((span, _))) => errors.push(Error::new(
+            span,
+            "`worker_threads` needs `flavor = \"multi_thread\"`",
+        )),
+        (false, None) => {}
+    }
+    if let (true, Some(span)) = (multi_thread, virtual_time) {
         errors.push(Error::new(
             span,
-            "`worker_threads` needs `flavor = \"multi_thread\"`, which is not available yet",
+            "`virtual_time` needs the current-thread flavor: the multi-thread runtime \
+             runs on the real clock",
         ));
+        options.clock = Clock::Real;
     }
     options
 }
@@ -392,9 +419,9 @@ impl Function {
         Some(Function { head, body })
     }
 
-    /// `head { ::corio::run(async move BODY) }` for `main`;
-    /// `#[test] head { let runtime = ..; runtime.block_on(async move BODY) }`
-    /// for a test. The new outer braces carry the body's span. The call that
+    /// `head { ::corio::run(async move BODY) }` for a current-thread `main`;
+    /// `[#[test]] head { let runtime = ..; runtime.block_on(async move BODY) }`
+    /// for a test or a multi-thread `main`. The new outer braces carry the body's span. The call that
     /// gives the function its value is located at the body's tail, so that a
     /// mismatched return type is reported there; the runtime's construction
     /// keeps the attribute's span.
@@ -408,22 +435,27 @@ impl Function {
             .collect();
         let mut output: Vec<TokenTree> = Vec::new();
         let mut block: Vec<TokenTree> = Vec::new();
-        match entry {
-            Entry::Main => block.extend(path(&["corio", "run"], tail)),
-            Entry::Test => {
+        let on_run = matches!(
+            (entry, &options.flavor),
+            (Entry::Main, Flavor::CurrentThread)
+        );
+        if on_run {
+            block.extend(path(&["corio", "run"], tail));
+        } else {
+            if let Entry::Test = entry {
                 output.extend(test_attribute(span));
-                // `runtime` is a local of the expansion: mixed-site hygiene
-                // keeps it apart from any `runtime` in the body.
-                let runtime = Span::mixed_site();
-                block.push(ident("let", span));
-                block.push(ident("runtime", runtime));
-                block.push(punct('=', Spacing::Alone, span));
-                block.extend(test_runtime(options, span));
-                block.push(punct(';', Spacing::Alone, span));
-                block.push(ident("runtime", runtime.located_at(tail)));
-                block.push(punct('.', Spacing::Alone, tail));
-                block.push(ident("block_on", tail));
             }
+            // `runtime` is a local of the expansion: mixed-site hygiene
+            // keeps it apart from any `runtime` in the body.
+            let local = Span::mixed_site();
+            block.push(ident("let", span));
+            block.push(ident("runtime", local));
+            block.push(punct('=', Spacing::Alone, span));
+            block.extend(runtime(entry, options, span));
+            block.push(punct(';', Spacing::Alone, span));
+            block.push(ident("runtime", local.located_at(tail)));
+            block.push(punct('.', Spacing::Alone, tail));
+            block.push(ident("block_on", tail));
         }
         block.push(group(Delimiter::Parenthesis, future, tail));
         output.extend(self.head);
@@ -452,8 +484,9 @@ fn tail_span(body: &Group) -> Span {
 }
 
 /// `::corio::Runtime::builder().current_thread()[.virtual_time(true)]
-/// .build().expect("..")`.
-fn test_runtime(options: &Options, span: Span) -> Vec<TokenTree> {
+/// .build().expect("..")`, or `.multi_thread()[.worker_threads(N)]` in place
+/// of `.current_thread()`.
+fn runtime(entry: Entry, options: &Options, span: Span) -> Vec<TokenTree> {
     let mut tokens = path(&["corio", "Runtime", "builder"], span);
     tokens.push(group(Delimiter::Parenthesis, TokenStream::new(), span));
     let mut method = |name: &str, argument: Option<TokenTree>| {
@@ -465,12 +498,23 @@ fn test_runtime(options: &Options, span: Span) -> Vec<TokenTree> {
             span,
         ));
     };
-    method("current_thread", None);
+    match &options.flavor {
+        Flavor::CurrentThread => method("current_thread", None),
+        Flavor::MultiThread(workers) => {
+            method("multi_thread", None);
+            if let Some(workers) = workers {
+                method("worker_threads", Some(workers.clone()));
+            }
+        }
+    }
     if options.clock == Clock::Virtual {
         method("virtual_time", Some(ident("true", span)));
     }
     method("build", None);
-    let mut message = Literal::string("corio::test cannot create its runtime");
+    let mut message = Literal::string(match entry {
+        Entry::Main => "corio::main cannot create its runtime",
+        Entry::Test => "corio::test cannot create its runtime",
+    });
     message.set_span(span);
     method("expect", Some(TokenTree::Literal(message)));
     tokens

@@ -164,7 +164,7 @@ pub mod sync {
 /// assert_eq!(corio::runtime::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
 /// ```
 pub mod runtime {
-    pub use corio_executor::{Builder, DEFAULT_SLOW_POLL_THRESHOLD};
+    pub use corio_executor::{Builder, Handle, DEFAULT_SLOW_POLL_THRESHOLD};
 }
 
 /// Waits for the tasks as `when` says, or until `timeout` has passed on the

@@ -35,7 +35,7 @@ pub use maintenance::EVENT_INTERVAL;
 pub use slow_poll::DEFAULT_SLOW_POLL_THRESHOLD;
 
 pub(crate) use handoff::Shared;
-pub(crate) use slow_poll::SlowPoll;
+pub(crate) use slow_poll::{run_timed, SlowPoll};
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

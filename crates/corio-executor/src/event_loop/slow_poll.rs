@@ -54,7 +54,7 @@ impl SlowPoll {
 /// Runs a task and reports a poll slower than `threshold`; returns whether
 /// the task has finished.
 #[cold]
-pub(super) fn run_timed(runnable: Runnable, threshold: Duration) -> bool {
+pub(crate) fn run_timed(runnable: Runnable, threshold: Duration) -> bool {
     let task = runnable.task_ref();
     let started = std::time::Instant::now();
     let finished = coop::with_budget(|| runnable.run());

@@ -1,0 +1,516 @@
+//! The multi-thread runtime: work-stealing workers, built by
+//! `Runtime::builder().multi_thread()` (and `Runtime::new()`).
+//!
+//! Each concept has its own file:
+//!
+//! - `mod.rs` (this file): [`MultiThread`] (what a `Runtime` of this flavour
+//!   owns: the shared state and the worker threads), its [`Handle`],
+//!   spawning, `block_on` on the caller's thread, the thread-local current
+//!   context, and shutdown.
+//! - `worker.rs`: one worker's loop: where it takes its next task, the 61-poll
+//!   maintenance, stealing, parking, timers and the driver.
+//! - `queue.rs`: the bounded lock-free local run queue (the module's only
+//!   unsafe code), loom- and Miri-checked.
+//! - `idle.rs`: the searching-workers protocol (who parks, whom to wake).
+//! - `park.rs`: one thread's parker, on its condition variable or in the
+//!   shared driver; loom model of park/unpark with the idle protocol.
+//! - `registry.rs`: the sharded registry of live tasks.
+//!
+//! # Where a task goes
+//!
+//! A `Send` task spawned or woken on a worker goes to the back of that
+//! worker's local queue (half of a full queue moves to the injection queue);
+//! spawned or woken anywhere else (a foreign thread, the `block_on` thread),
+//! it goes to the injection queue (crossbeam's `SegQueue`). After either
+//! push, the pusher runs the idle protocol's "new work" step, which wakes at
+//! most one parked worker. A `spawn_local` task is pinned to its worker: its
+//! schedule hook pushes to that worker's own queue when it runs there, and
+//! otherwise to the worker's inbox, then unparks that worker specifically.
+//!
+//! # Shutdown
+//!
+//! Dropping the runtime sets `shutdown` and unparks every worker. Each worker
+//! leaves its loop, cancels the tasks registered in its own shard and runs
+//! what its queues hold until none of its pinned tasks is left (so every
+//! `!Send` future is dropped on its own thread), marks itself closed and
+//! exits. The dropping thread joins the workers, then cancels what is left
+//! (only `Send` tasks) and runs their cancellations from the injection queue
+//! until the registry is empty. Each future is dropped exactly once: the
+//! task core guarantees it, whichever of these steps gets there first.
+
+mod idle;
+mod park;
+mod queue;
+mod registry;
+mod worker;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use corio_core::{coop, Driver, Runnable, Task, TaskMeta};
+use corio_timer::{Clock, Timers};
+use crossbeam_queue::SegQueue;
+
+use crate::info::TaskInfo;
+use idle::Idle;
+use park::Parker;
+use registry::{Pinning, Registry};
+use worker::Worker;
+
+/// The synchronization primitives of the queue and of the idle and park
+/// protocols, swapped for loom's under `--cfg loom`.
+pub(crate) mod sync {
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::{atomic::Ordering, Arc, Condvar, Mutex, MutexGuard};
+
+    #[cfg(loom)]
+    pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize};
+    #[cfg(loom)]
+    pub(crate) use loom::sync::{atomic::Ordering, Arc, Condvar, Mutex, MutexGuard};
+}
+
+use std::sync::Arc;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The settings of a multi-thread runtime, resolved by the `Builder`.
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    /// The shared driver (the IO reactor), if any.
+    pub(crate) driver: Option<Box<dyn Driver + Send>>,
+    pub(crate) slow_poll: Option<Duration>,
+}
+
+/// What the workers, the handles and the tasks' schedule hooks share.
+pub(crate) struct Shared {
+    workers: Box<[Remote]>,
+    injector: SegQueue<Runnable>,
+    idle: Idle,
+    registry: Registry,
+    /// One timer wheel per worker, then one for the `block_on` threads.
+    timers: Box<[Timers]>,
+    /// The driver, held by whichever idle worker parks in it.
+    driver: Option<std::sync::Mutex<Box<dyn Driver + Send>>>,
+    io_context: Option<std::sync::Arc<dyn Any + Send + Sync>>,
+    slow_poll: Option<Duration>,
+    shutdown: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// What other threads see of one worker.
+struct Remote {
+    stealer: queue::Stealer<Runnable>,
+    parker: Parker,
+    /// Pinned tasks woken from other threads.
+    inbox: SegQueue<Runnable>,
+    inbox_pending: AtomicBool,
+    /// Set when the worker has shut down: its pinned tasks are all gone.
+    closed: AtomicBool,
+}
+
+/// The multi-thread flavour of a [`Runtime`](crate::Runtime).
+pub(crate) struct MultiThread {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// A handle to a multi-thread runtime: spawns and blocks on futures from any
+/// thread.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    shared: Arc<Shared>,
+}
+
+thread_local! {
+    /// The multi-thread context of this thread: a worker, or a thread inside
+    /// `block_on`. A plain pointer for the same reason as the event loop's
+    /// (no destructor registration on every read), set by `enter`, whose
+    /// stack-scoped guard keeps the context alive and restores the previous
+    /// pointer.
+    static CURRENT: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A thread's view of the runtime it runs.
+pub(crate) struct Context {
+    shared: Arc<Shared>,
+    /// `None` on a `block_on` thread.
+    worker: Option<Worker>,
+}
+
+/// Calls `f` with this thread's multi-thread context, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let current = CURRENT.with(Cell::get);
+    // A non-null `CURRENT` was set by `enter`, whose guard borrows the
+    // context for its whole life and restores the previous pointer when it
+    // drops; guards are private and live on the stack of the function that
+    // entered, so the context outlives every moment `CURRENT` points at it,
+    // including this call of `f`.
+    // SAFETY: as argued just above; the context is only shared (`&`).
+    f(unsafe { current.as_ref() })
+}
+
+/// Makes `context` current until the guard drops.
+fn enter(context: &Context) -> EnterGuard<'_> {
+    let previous = CURRENT.with(|current| current.replace(context));
+    EnterGuard {
+        previous,
+        _context: std::marker::PhantomData,
+    }
+}
+
+struct EnterGuard<'a> {
+    previous: *const Context,
+    _context: std::marker::PhantomData<&'a Context>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.previous));
+    }
+}
+
+/// Spawns on the multi-thread runtime current on this thread, or gives the
+/// future back when there is none.
+pub(crate) fn spawn_in_current<F>(future: F, meta: TaskMeta) -> Result<Task<F::Output>, F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_current(|context| match context {
+        Some(context) => Ok(context.shared.spawn(future, meta)),
+        None => Err(future),
+    })
+}
+
+/// Spawns a pinned task on the current worker; panics on a `block_on`
+/// thread; gives the future back outside any multi-thread runtime.
+pub(crate) fn spawn_local_in_current<F>(future: F, meta: TaskMeta) -> Result<Task<F::Output>, F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current(|context| match context {
+        Some(Context {
+            worker: Some(worker),
+            shared,
+        }) => Ok(worker.spawn_local(shared, future, meta)),
+        Some(Context { worker: None, .. }) => panic!(
+            "corio::spawn_local was called in the future of a multi-thread runtime's \
+             block_on, which runs on the calling thread, not on a worker: spawn a task \
+             (corio::spawn) and call spawn_local inside it, or use a current-thread runtime"
+        ),
+        None => Err(future),
+    })
+}
+
+/// The task running on this worker, if this is a worker of a multi-thread
+/// runtime.
+pub(crate) fn current_task() -> Option<TaskInfo> {
+    with_current(|context| {
+        let context = context?;
+        let tag = context.worker.as_ref()?.current_task()?;
+        let task = context.shared.registry.get(tag)?;
+        Some(TaskInfo::from_task(&task))
+    })
+}
+
+/// Every live task of the current multi-thread runtime, if any.
+pub(crate) fn all_tasks() -> Option<Vec<TaskInfo>> {
+    with_current(|context| {
+        let context = context?;
+        let tasks = context.shared.registry.all();
+        Some(tasks.iter().map(TaskInfo::from_task).collect())
+    })
+}
+
+impl Shared {
+    /// The shard of tasks spawned from outside the workers.
+    fn outside_shard(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Makes a `Send` task of this runtime.
+    fn spawn<F>(self: &Arc<Self>, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = self.clone();
+        let (runnable, task) =
+            corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
+        if self.closed.load(Ordering::Acquire) {
+            // The runtime has shut down: the task resolves as cancelled.
+            drop(runnable);
+            return task;
+        }
+        let shard = worker::current_index(self).unwrap_or(self.outside_shard());
+        self.registry.insert(shard, &runnable, Pinning::Free);
+        self.schedule(runnable);
+        task
+    }
+
+    /// The schedule hook of every `Send` task: the current worker's local
+    /// queue on a worker of this runtime, the injection queue elsewhere.
+    fn schedule(self: &Arc<Self>, runnable: Runnable) {
+        if let Err(runnable) = worker::push_local(self, runnable) {
+            self.push_injector(runnable);
+        }
+    }
+
+    fn push_injector(&self, runnable: Runnable) {
+        self.injector.push(runnable);
+        self.notify_parked();
+    }
+
+    /// The "new work" step of the idle protocol: wake one parked worker if
+    /// nobody is searching. Its first step is a `SeqCst` read-modify-write
+    /// of the idle word, which orders it after the push that came before
+    /// (see `idle.rs`), so no separate fence is needed.
+    fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.workers[worker].parker.unpark();
+        }
+    }
+
+    /// Whether any queue a worker could take from holds work (racy).
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.workers.iter().any(|w| !w.stealer.is_empty())
+    }
+
+    /// Fires the due timers of every wheel.
+    fn fire_timers(&self) {
+        for timers in self.timers.iter() {
+            timers.fire_due();
+        }
+    }
+
+    /// How long a thread may park before some wheel has a timer to fire.
+    fn park_timeout(&self) -> Option<Duration> {
+        self.timers.iter().filter_map(Timers::park_timeout).min()
+    }
+
+    fn unpark_all(&self) {
+        for worker in self.workers.iter() {
+            worker.parker.unpark();
+        }
+    }
+}
+
+impl MultiThread {
+    /// Starts the workers.
+    pub(crate) fn new(config: Config) -> io::Result<MultiThread> {
+        let Config {
+            workers: count,
+            driver,
+            slow_poll,
+        } = config;
+        let unparker = driver.as_ref().map(|driver| driver.unparker());
+        let io_context = driver.as_ref().and_then(|driver| driver.io_context());
+        let mut locals = Vec::with_capacity(count);
+        let mut remotes = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (local, stealer) = queue::local();
+            locals.push(local);
+            remotes.push(Remote {
+                stealer,
+                parker: Parker::new(unparker.clone()),
+                inbox: SegQueue::new(),
+                inbox_pending: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+            });
+        }
+        let shared = Arc::new(Shared {
+            workers: remotes.into_boxed_slice(),
+            injector: SegQueue::new(),
+            idle: Idle::new(count),
+            registry: Registry::new(count + 1),
+            timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
+            driver: driver.map(std::sync::Mutex::new),
+            io_context,
+            slow_poll,
+            shutdown: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        let mut runtime = MultiThread {
+            shared: shared.clone(),
+            threads: Vec::with_capacity(count),
+        };
+        for (index, local) in locals.into_iter().enumerate() {
+            let shared = shared.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("corio-worker-{index}"))
+                .spawn(move || worker::run(shared, index, local))?;
+            runtime.threads.push(thread);
+        }
+        Ok(runtime)
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Handle {
+    /// Spawns a `Send` future on the runtime.
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, meta)
+    }
+
+    /// Runs `future` on the calling thread until it completes; tasks it
+    /// spawns run on the workers; its timers and sockets use the runtime's.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        crate::context::assert_no_loop_running();
+        let _running = crate::context::mark_running();
+        let context = Context {
+            shared: self.shared.clone(),
+            worker: None,
+        };
+        let _entered = enter(&context);
+        let shared = &self.shared;
+        let _timers = shared.timers[shared.outside_shard()].enter();
+        let _io = corio_core::enter_io_context(shared.io_context.clone());
+        park_on(future, || {
+            shared.fire_timers();
+            shared.park_timeout()
+        })
+    }
+}
+
+/// Runs `future` on the calling thread with no runtime entered, parking
+/// between polls (a current-thread runtime's `Handle::block_on`).
+pub(crate) fn block_on_plain<F: Future>(future: F) -> F::Output {
+    crate::context::assert_no_loop_running();
+    let _running = crate::context::mark_running();
+    park_on(future, || None)
+}
+
+/// Polls `future` on this thread whenever it was woken, within a coop
+/// budget; between polls calls `idle` (which returns how long this thread
+/// may park at most) and parks.
+fn park_on<F: Future>(future: F, mut idle: impl FnMut() -> Option<Duration>) -> F::Output {
+    let wake = Arc::new(BlockOnWake {
+        parker: Parker::new(None),
+        woken: AtomicBool::new(true),
+    });
+    let waker = Waker::from(wake.clone());
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if wake.woken.swap(false, Ordering::AcqRel) {
+            if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+                return output;
+            }
+            continue;
+        }
+        let timeout = idle();
+        if wake.woken.load(Ordering::Acquire) {
+            continue;
+        }
+        wake.parker.park(timeout);
+    }
+}
+
+/// The waker of a `block_on` future: a flag and the caller's parker.
+struct BlockOnWake {
+    parker: Parker,
+    woken: AtomicBool,
+}
+
+impl Wake for BlockOnWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.parker.unpark();
+    }
+}
+
+impl Drop for MultiThread {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.shutdown.store(true, Ordering::SeqCst);
+        shared.unpark_all();
+        for thread in self.threads.drain(..) {
+            // A worker never panics out of its loop (task panics are caught);
+            // if it did, the rest of shutdown still runs.
+            let _ = thread.join();
+        }
+        shared.finish_shutdown();
+    }
+}
+
+impl Shared {
+    /// The dropping thread's part of shutdown, after the workers exited:
+    /// cancel and drop what is left (`Send` tasks only, see the module
+    /// documentation), then close.
+    fn finish_shutdown(&self) {
+        for _ in 0..worker::SHUTDOWN_ROUNDS {
+            let tasks = self.registry.all();
+            if tasks.is_empty() && self.injector.is_empty() {
+                break;
+            }
+            for task in &tasks {
+                // A pinned task's cancellation would go to its closed
+                // worker; only `Send` tasks are finished here.
+                if self.registry.decode(task.tag()).pinning == Pinning::Free {
+                    task.cancel();
+                }
+            }
+            drop(tasks);
+            while let Some(runnable) = self.injector.pop() {
+                runnable.task_ref().cancel();
+                let tag = runnable.tag();
+                if runnable.run() {
+                    self.registry.remove(tag);
+                }
+            }
+        }
+        self.closed.store(true, Ordering::Release);
+        while self.injector.pop().is_some() {}
+        let left = self.registry.take_all();
+        if !left.is_empty() {
+            // Destructors kept spawning tasks, or pinned tasks outlived their
+            // worker's rounds: dropping a live `!Send` future here would be
+            // unsound, so what is left is leaked, and said so.
+            eprintln!(
+                "corio: {} tasks were still alive when the multi-thread runtime shut down; \
+                 they are leaked",
+                left.len()
+            );
+            left.into_iter().for_each(std::mem::forget);
+        }
+    }
+}
+
+impl fmt::Debug for MultiThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiThread")
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,376 @@
+//! One worker's loop.
+//!
+//! Each turn of the loop takes the next task:
+//!
+//! 1. Every [`EVENT_INTERVAL`] turns (61), maintenance first: fire the due
+//!    timers of every wheel, poll the driver without blocking if no other
+//!    worker holds it, and take one task from the injection queue before
+//!    the local ones, so that work from outside waits at most 61 local polls.
+//! 2. Otherwise the pinned inbox is moved into the pinned queue (when its flag
+//!    says it holds anything); then the local queue and the pinned queue are
+//!    tried, in an order that alternates every turn so neither starves the
+//!    other; then the injection queue.
+//! 3. With nothing there, the worker searches (if the idle protocol lets it):
+//!    it steals half of another worker's queue, starting at a random victim,
+//!    then tries the injection queue.
+//! 4. With nothing found, it parks (see `idle.rs` for the protocol): in the
+//!    driver if it is free (the first idle worker takes it; tokio's design),
+//!    otherwise on its own parker, in both cases for at most the time until
+//!    the earliest timer of any wheel. After waking it fires due timers, and
+//!    if the driver or the timers queued tasks onto its local queue it wakes
+//!    another worker, so that the driver is handed over while this one runs
+//!    them (tokio #4730).
+//!
+//! Each task runs inside the same coop budget as on the event loop. A worker
+//! that starts running a task stops searching; if it was the last searcher it
+//! wakes another worker.
+//!
+//! # Timers
+//!
+//! Each worker enters its own wheel ([`Timers`](corio_timer::Timers)), so a
+//! `sleep` first polled there registers without contending with other
+//! workers; the wheel's lock is taken once per timer operation. A timer
+//! fires where it was registered and wakes its task wherever that runs. A
+//! task that moved to another worker may touch the first worker's wheel
+//! again (a re-poll, an `Interval` re-arming itself): because every worker
+//! fires every wheel in its maintenance and parks for at most the earliest
+//! deadline of all wheels, such a timer is seen by the thread that armed it
+//! (which is awake at that moment) at its next maintenance or park.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corio_core::{coop, Runnable, Task, TaskMeta};
+
+use super::queue;
+use super::registry::Pinning;
+use super::{enter, with_current, Context, Shared};
+use crate::EVENT_INTERVAL;
+
+/// How many rounds of cancellation a worker's shutdown runs before it gives
+/// up on destructors that keep spawning tasks.
+pub(crate) const SHUTDOWN_ROUNDS: usize = 64;
+
+/// A worker's own state, touched only on its thread.
+pub(crate) struct Worker {
+    index: usize,
+    local: RefCell<queue::Local<Runnable>>,
+    /// Pinned (`spawn_local`) tasks ready to run.
+    pinned: RefCell<VecDeque<Runnable>>,
+    /// Live pinned tasks.
+    pinned_live: Cell<usize>,
+    current_task: Cell<Option<usize>>,
+    searching: Cell<bool>,
+    tick: Cell<u32>,
+    rng: Cell<u32>,
+}
+
+/// The body of worker thread `index`.
+pub(crate) fn run(shared: Arc<Shared>, index: usize, local: queue::Local<Runnable>) {
+    let context = Context {
+        shared: shared.clone(),
+        worker: Some(Worker {
+            index,
+            local: RefCell::new(local),
+            pinned: RefCell::new(VecDeque::new()),
+            pinned_live: Cell::new(0),
+            current_task: Cell::new(None),
+            searching: Cell::new(false),
+            tick: Cell::new(0),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        }),
+    };
+    let worker = context.worker.as_ref().expect("a worker context");
+    let _entered = enter(&context);
+    let _running = crate::context::mark_running();
+    let _timers = shared.timers[index].enter();
+    let _io = corio_core::enter_io_context(shared.io_context.clone());
+    worker.run(&shared);
+    worker.shutdown(&shared);
+}
+
+/// The index of this thread's worker, when it is a worker of `shared`.
+pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
+    with_current(|context| match context {
+        Some(Context {
+            shared: current,
+            worker: Some(worker),
+        }) if Arc::ptr_eq(current, shared) => Some(worker.index),
+        _ => None,
+    })
+}
+
+/// Pushes `runnable` onto this thread's local queue, when this thread is a
+/// worker of `shared`; gives it back otherwise.
+pub(crate) fn push_local(shared: &Arc<Shared>, runnable: Runnable) -> Result<(), Runnable> {
+    with_current(|context| match context {
+        Some(Context {
+            shared: current,
+            worker: Some(worker),
+        }) if Arc::ptr_eq(current, shared) => {
+            worker
+                .local
+                .borrow_mut()
+                .push_back(runnable, &mut |overflow| shared.injector.push(overflow));
+            shared.notify_parked();
+            Ok(())
+        }
+        _ => Err(runnable),
+    })
+}
+
+impl Shared {
+    /// The schedule hook of a task pinned to worker `index`.
+    fn schedule_pinned(self: &Arc<Self>, index: usize, runnable: Runnable) {
+        let on_owner = with_current(|context| match context {
+            Some(Context {
+                shared: current,
+                worker: Some(worker),
+            }) if Arc::ptr_eq(current, self) && worker.index == index => {
+                worker.pinned.borrow_mut().push_back(runnable);
+                None
+            }
+            _ => Some(runnable),
+        });
+        let Some(runnable) = on_owner else {
+            return;
+        };
+        let remote = &self.workers[index];
+        if remote.closed.load(Ordering::Acquire) {
+            // The worker has shut down after running every pinned task it
+            // had, so this belongs to a finished task: nothing is left to
+            // drop but the reference.
+            drop(runnable);
+            return;
+        }
+        remote.inbox.push(runnable);
+        remote.inbox_pending.store(true, Ordering::Release);
+        remote.parker.unpark();
+    }
+}
+
+impl Worker {
+    /// The index of this worker.
+    pub(crate) fn current_task(&self) -> Option<usize> {
+        self.current_task.get()
+    }
+
+    /// Spawns a task pinned to this worker.
+    pub(crate) fn spawn_local<F>(
+        &self,
+        shared: &Arc<Shared>,
+        future: F,
+        meta: TaskMeta,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let index = self.index;
+        let hook = shared.clone();
+        // `spawn_unchecked` needs the runnable, and so the future, to be run
+        // and dropped only on this thread. The schedule hook pushes it onto
+        // this worker's pinned queue when called here, and otherwise onto
+        // this worker's inbox, which only this worker drains, on this
+        // thread; the pinned queue is never stolen from. The registry keeps
+        // a reference to the task until it has finished, and this worker's
+        // shutdown cancels and runs every pinned task before it sets
+        // `closed`; the runtime's own shutdown never cancels pinned tasks
+        // (it leaks leftovers), so the future is never dropped elsewhere.
+        // After `closed`, runnables that reach the hook elsewhere belong to
+        // finished tasks whose futures are gone.
+        // SAFETY: the contract of `spawn_unchecked` holds, as argued above.
+        let (runnable, task) = unsafe {
+            corio_core::spawn_unchecked(
+                future,
+                move |runnable| hook.schedule_pinned(index, runnable),
+                meta,
+            )
+        };
+        shared.registry.insert(index, &runnable, Pinning::Pinned);
+        self.pinned_live.set(self.pinned_live.get() + 1);
+        self.pinned.borrow_mut().push_back(runnable);
+        task
+    }
+
+    fn run(&self, shared: &Arc<Shared>) {
+        while !shared.shutdown.load(Ordering::Acquire) {
+            if let Some(task) = self.next_task(shared) {
+                self.run_task(shared, task);
+            } else if let Some(task) = self.search(shared) {
+                self.run_task(shared, task);
+            } else {
+                self.park(shared);
+            }
+        }
+    }
+
+    fn next_task(&self, shared: &Shared) -> Option<Runnable> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % EVENT_INTERVAL == 0 {
+            self.maintain(shared);
+            if let Some(task) = shared.injector.pop() {
+                return Some(task);
+            }
+        }
+        self.take_inbox(shared);
+        let local = || self.local.borrow_mut().pop();
+        let pinned = || self.pinned.borrow_mut().pop_front();
+        let own = if tick % 2 == 0 {
+            local().or_else(pinned)
+        } else {
+            pinned().or_else(local)
+        };
+        own.or_else(|| shared.injector.pop())
+    }
+
+    /// Moves pinned tasks woken elsewhere into the pinned queue, if the
+    /// inbox's flag says there are any.
+    fn take_inbox(&self, shared: &Shared) {
+        let remote = &shared.workers[self.index];
+        let pending = &remote.inbox_pending;
+        if pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::Acquire) {
+            let mut pinned = self.pinned.borrow_mut();
+            while let Some(task) = remote.inbox.pop() {
+                pinned.push_back(task);
+            }
+        }
+    }
+
+    /// Timers of every wheel, then the driver without blocking.
+    fn maintain(&self, shared: &Shared) {
+        shared.fire_timers();
+        if let Some(driver) = &shared.driver {
+            if let Ok(mut driver) = driver.try_lock() {
+                if let Err(error) = driver.park(Some(Duration::ZERO)) {
+                    eprintln!("corio: a worker's driver failed to poll: {error}");
+                }
+            }
+        }
+    }
+
+    /// Steals from another worker or takes from the injection queue, when
+    /// the idle protocol lets this worker search.
+    fn search(&self, shared: &Shared) -> Option<Runnable> {
+        if !self.searching.get() {
+            if !shared.idle.try_start_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let count = shared.workers.len();
+        let start = self.next_random() as usize % count;
+        for offset in 0..count {
+            let victim = (start + offset) % count;
+            if victim == self.index {
+                continue;
+            }
+            let stolen = shared.workers[victim]
+                .stealer
+                .steal_into(&mut self.local.borrow_mut());
+            if stolen.is_some() {
+                return stolen;
+            }
+        }
+        shared.injector.pop()
+    }
+
+    fn next_random(&self) -> u32 {
+        // xorshift32: a cheap spread of victims, not a statistical generator.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    /// Runs a task within a coop budget, as the current task, and forgets it
+    /// once it has finished.
+    fn run_task(&self, shared: &Shared, runnable: Runnable) {
+        if self.searching.replace(false) && shared.idle.stop_searching() {
+            // The last searcher found work: there may be more.
+            shared.notify_parked();
+        }
+        let tag = runnable.tag();
+        let previous = self.current_task.replace(Some(tag));
+        let finished = match shared.slow_poll {
+            None => coop::with_budget(|| runnable.run()),
+            Some(threshold) => crate::event_loop::run_timed(runnable, threshold),
+        };
+        self.current_task.set(previous);
+        if finished {
+            if shared.registry.decode(tag).pinning == Pinning::Pinned {
+                self.pinned_live.set(self.pinned_live.get() - 1);
+            }
+            shared.registry.remove(tag);
+        }
+    }
+
+    fn park(&self, shared: &Shared) {
+        let remote = &shared.workers[self.index];
+        if remote.inbox_pending.load(Ordering::Acquire) {
+            return;
+        }
+        let was_searching = self.searching.replace(false);
+        if shared.idle.park(self.index, was_searching) {
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if shared.has_work() {
+                shared.notify_parked();
+            }
+        }
+        let timeout = shared.park_timeout();
+        let driver = shared
+            .driver
+            .as_ref()
+            .and_then(|driver| driver.try_lock().ok());
+        match driver {
+            Some(mut driver) => remote.parker.park_in_driver(&mut **driver, timeout),
+            None => remote.parker.park(timeout),
+        }
+        self.searching.set(shared.idle.unpark(self.index));
+        shared.fire_timers();
+        if !self.local.borrow().is_empty() {
+            // The driver or the timers queued tasks here: wake a worker to
+            // take the driver (or to steal) while this one runs them.
+            shared.notify_parked();
+        }
+    }
+
+    /// This worker's part of shutdown (see the module documentation of
+    /// `multi_thread`).
+    fn shutdown(&self, shared: &Shared) {
+        let remote = &shared.workers[self.index];
+        for _ in 0..SHUTDOWN_ROUNDS {
+            // Cancelling is safe from any thread: a pinned task's cancellation
+            // is scheduled onto its own worker.
+            for task in shared.registry.all() {
+                task.cancel();
+            }
+            remote.inbox_pending.store(true, Ordering::Relaxed);
+            loop {
+                self.take_inbox(shared);
+                let next = self.local.borrow_mut().pop();
+                let next = next.or_else(|| self.pinned.borrow_mut().pop_front());
+                let Some(task) = next else {
+                    break;
+                };
+                // A task spawned since the cancellation above is cancelled
+                // here, so that running it drops it rather than polls it.
+                task.task_ref().cancel();
+                self.run_task(shared, task);
+            }
+            if self.pinned_live.get() == 0 {
+                break;
+            }
+        }
+        remote.closed.store(true, Ordering::Release);
+        // Pushed before `closed` was seen: runnables of finished tasks.
+        while remote.inbox.pop().is_some() {}
+    }
+}

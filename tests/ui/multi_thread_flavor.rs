@@ -1,2 +1,0 @@
-#[corio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() {}

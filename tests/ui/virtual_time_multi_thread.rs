@@ -1,0 +1,4 @@
+#[corio::test(flavor = "multi_thread", virtual_time)]
+async fn sleeps() {}
+
+fn main() {}
