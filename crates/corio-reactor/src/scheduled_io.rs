@@ -55,8 +55,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use corio_core::lock;
+
 use crate::error::reactor_gone;
-use crate::lock::lock;
 
 // Readiness bits of the word; see the module docs.
 const READABLE: usize = 1 << 0;

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use corio_core::coop;
+use corio_core::{coop, lock};
 
 /// Runs every future of `futures` concurrently in the calling task and returns
 /// their outputs in the order given (asyncio's `gather`).
@@ -173,14 +173,6 @@ impl Wake for ChildWake {
             parent.wake();
         }
     }
-}
-
-// Every lock here guards a plain list or an `Option` that no panic can leave
-// half-written, so a poisoned lock is recovered.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<F: Future> Gather<F> {
