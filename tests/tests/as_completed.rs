@@ -68,11 +68,11 @@ async fn as_completed_of_nothing_ends_at_once() {
 
 #[corio::test(virtual_time)]
 async fn dropping_the_stream_drops_the_futures_it_still_holds() {
-    let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let drops = corio_test_support::DropCounter::new();
     let futures: Vec<_> = [1, 2, 3]
         .into_iter()
         .map(|millis| {
-            let counter = corio_tests::DropCounter(drops.clone());
+            let counter = drops.token();
             Box::pin(async move {
                 let _counter = counter;
                 corio::sleep(Duration::from_millis(millis)).await;
@@ -82,7 +82,7 @@ async fn dropping_the_stream_drops_the_futures_it_still_holds() {
         .collect();
     let mut outputs = corio::as_completed(futures);
     assert_eq!(outputs.next().await, Some(1));
-    assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(drops.count(), 1);
     drop(outputs);
-    assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(drops.count(), 3);
 }

@@ -18,7 +18,7 @@ proptest! {
             .virtual_time(true)
             .build()
             .unwrap();
-        let order = corio_tests::shuffled(count, seed);
+        let order = corio_test_support::shuffled(count, seed);
         let expected = order.clone();
         let yielded = runtime.block_on(async move {
             let promises: Vec<Promise<usize>> = (0..count).map(|_| Promise::new()).collect();

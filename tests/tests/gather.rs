@@ -4,13 +4,11 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use corio::Promise;
-use corio_tests::DropCounter;
+use corio_test_support::DropCounter;
 
 /// Counts how often the wrapped future is polled.
 struct CountPolls<F> {
@@ -142,11 +140,11 @@ fn gather_macro_runs_futures_concurrently_and_keeps_order() {
 
 #[test]
 fn try_gather_returns_the_first_error_and_drops_the_rest_at_once() {
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = DropCounter::new();
     let counter = drops.clone();
     let (result, dropped_when_returned) = corio::run(async move {
         let pending_forever = {
-            let guard = DropCounter(counter.clone());
+            let guard = counter.token();
             Box::pin(async move {
                 let _guard = guard;
                 std::future::pending::<Result<u32, String>>().await
@@ -157,11 +155,11 @@ fn try_gather_returns_the_first_error_and_drops_the_rest_at_once() {
             Err("failed".to_string())
         }) as Pin<Box<dyn Future<Output = Result<u32, String>>>>;
         let result = corio::try_gather(vec![pending_forever, failing]).await;
-        (result, counter.load(Ordering::SeqCst))
+        (result, counter.count())
     });
     assert_eq!(result, Err("failed".to_string()));
     assert_eq!(dropped_when_returned, 1);
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert_eq!(drops.count(), 1);
 }
 
 #[test]

@@ -66,7 +66,7 @@ proptest! {
                 .collect();
             // Complete the promises in a shuffled order, `batch` at a time,
             // yielding between batches.
-            let order = corio_tests::shuffled(count, completion_order);
+            let order = corio_test_support::shuffled(count, completion_order);
             let completer = corio::spawn_local(async move {
                 for (n, index) in order.into_iter().enumerate() {
                     // Children that never await their promise ignore it.

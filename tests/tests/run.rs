@@ -1,10 +1,8 @@
 //! `corio::run`: the asyncio.run contract.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use corio_tests::{panic_message, DropCounter};
+use corio_test_support::{panic_message, DropCounter};
 
 #[test]
 fn run_returns_the_output_of_its_future() {
@@ -13,11 +11,11 @@ fn run_returns_the_output_of_its_future() {
 
 #[test]
 fn run_cancels_every_task_left_and_runs_their_destructors() {
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = DropCounter::new();
     let counter = drops.clone();
     corio::run(async move {
         for _ in 0..10 {
-            let guard = DropCounter(counter.clone());
+            let guard = counter.token();
             corio::spawn(async move {
                 let _guard = guard;
                 corio::sleep(Duration::from_secs(3600)).await;
@@ -26,7 +24,7 @@ fn run_cancels_every_task_left_and_runs_their_destructors() {
         }
         corio::yield_now().await;
     });
-    assert_eq!(drops.load(Ordering::SeqCst), 10);
+    assert_eq!(drops.count(), 10);
 }
 
 #[test]
@@ -50,11 +48,11 @@ fn spawn_outside_a_runtime_panics_with_a_clear_message() {
 
 #[test]
 fn a_panic_in_the_main_future_propagates_and_cleans_up() {
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = DropCounter::new();
     let counter = drops.clone();
     let result = std::panic::catch_unwind(move || {
         corio::run(async move {
-            let guard = DropCounter(counter);
+            let guard = counter.token();
             corio::spawn(async move {
                 let _guard = guard;
                 std::future::pending::<()>().await;
@@ -65,7 +63,7 @@ fn a_panic_in_the_main_future_propagates_and_cleans_up() {
         })
     });
     assert!(result.is_err());
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert_eq!(drops.count(), 1);
     // A fresh run on the same thread works afterwards.
     assert_eq!(corio::run(async { 1 }), 1);
 }

@@ -406,8 +406,18 @@ fn describe(command: &Command) -> String {
     parts.join(" ")
 }
 
+/// The workspace this xtask acts on: the parent of xtask's manifest folder.
+///
+/// `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` for the
+/// binary it runs, so the folder comes from the checkout that invoked it. The
+/// path compiled into the binary is only the fallback for running it by hand:
+/// a target folder copied from another checkout holds a binary whose
+/// compiled-in path names that other checkout.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()

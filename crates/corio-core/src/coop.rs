@@ -138,21 +138,11 @@ impl Drop for Permit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use corio_test_support::{counting_waker, noop_waker};
 
     #[test]
     fn budget_runs_out_after_budget_completions_and_wakes_the_task() {
-        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let (waker, wakes) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         with_budget(|| {
             for _ in 0..BUDGET {
@@ -162,7 +152,7 @@ mod tests {
                 }
             }
             assert!(poll_proceed(&mut cx).is_pending());
-            assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+            assert_eq!(wakes.count(), 1);
         });
         // Outside the executor's budget scope the budget is unlimited again.
         assert!(poll_proceed(&mut cx).is_ready());
@@ -170,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_dropped_permit_is_refunded() {
-        let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
+        let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
         with_budget(|| {
             for _ in 0..1000 {

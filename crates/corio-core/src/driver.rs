@@ -34,6 +34,8 @@ use std::io;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::lock;
+
 /// What an executor needs from the thing that blocks its thread: an IO reactor,
 /// a simulator, or plain thread parking.
 ///
@@ -184,14 +186,7 @@ impl Unpark for ParkInner {
     }
 }
 
-// The mutex guards a single bool that no code can leave half-written, so a
-// poisoned lock still holds a valid value: recover it instead of panicking.
-fn lock(mutex: &Mutex<bool>) -> std::sync::MutexGuard<'_, bool> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
+// Waiting recovers a poisoned lock by the same policy as `lock`.
 fn wait<'a>(
     condvar: &Condvar,
     guard: std::sync::MutexGuard<'a, bool>,

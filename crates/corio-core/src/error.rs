@@ -28,7 +28,7 @@ impl std::fmt::Debug for TaskError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TaskError::Cancelled => f.write_str("Cancelled"),
-            TaskError::Panicked(payload) => match panic_message(&**payload) {
+            TaskError::Panicked(payload) => match payload_message(&**payload) {
                 Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
                 None => f
                     .debug_tuple("Panicked")
@@ -61,6 +61,28 @@ impl TaskError {
     /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked(_))
+    }
+
+    /// Returns the panic's message, when the task panicked with one: a
+    /// `panic!` with a literal or a format string (the payload is a `&str` or
+    /// a `String`). Returns `None` for a cancellation and for any other
+    /// payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_core::TaskError;
+    ///
+    /// let error = TaskError::Panicked(Box::new(format!("bad input: {}", 7)));
+    /// assert_eq!(error.panic_message(), Some("bad input: 7"));
+    /// assert_eq!(TaskError::Panicked(Box::new(7_u32)).panic_message(), None);
+    /// assert_eq!(TaskError::Cancelled.panic_message(), None);
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            TaskError::Panicked(payload) => payload_message(&**payload),
+            TaskError::Cancelled => None,
+        }
     }
 
     /// Returns the panic payload, so that the caller can resume the panic
@@ -107,14 +129,14 @@ impl TaskError {
 
 /// `": message"` for a payload with a message, or nothing.
 fn panic_suffix(payload: &(dyn Any + Send)) -> String {
-    panic_message(payload)
+    payload_message(payload)
         .map(|message| format!(": {message}"))
         .unwrap_or_default()
 }
 
 /// The message of a panic payload made by `panic!` with a literal or with a
 /// format string.
-fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload
         .downcast_ref::<&'static str>()
         .copied()
@@ -135,6 +157,10 @@ mod tests {
         assert_eq!(format!("{formatted:?}"), "Panicked(\"bad 7\")");
         let opaque = TaskError::Panicked(Box::new(7u32));
         assert_eq!(opaque.to_string(), "task panicked");
+        assert_eq!(literal.panic_message(), Some("boom"));
+        assert_eq!(formatted.panic_message(), Some("bad 7"));
+        assert_eq!(opaque.panic_message(), None);
+        assert_eq!(TaskError::Cancelled.panic_message(), None);
     }
 
     #[test]

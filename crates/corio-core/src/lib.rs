@@ -54,6 +54,7 @@
 pub mod coop;
 mod driver;
 mod error;
+mod lock;
 mod loom;
 mod promise;
 mod raw;
@@ -65,6 +66,7 @@ mod loom_tests;
 
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
 pub use error::TaskError;
+pub use lock::lock;
 pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError, PromiseWait};
 pub use task::{spawn, spawn_unchecked, Runnable, Task, TaskId, TaskMeta, TaskRef, TaskState};
 #[doc(hidden)]

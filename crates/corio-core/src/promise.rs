@@ -156,12 +156,9 @@ impl<T> Promise<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // No code that can panic runs while the state is half-updated, so a
-        // poisoned lock still guards a consistent state.
-        self.shared
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        // No code that can panic runs while the state is half-updated, and
+        // wakers and callbacks run after the lock is released.
+        crate::lock(&self.shared.inner)
     }
 
     /// Completes the promise with `value`, waking every awaiter and running

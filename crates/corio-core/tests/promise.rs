@@ -9,7 +9,8 @@ use std::task::Poll;
 use std::thread;
 
 use corio_core::{InvalidStateError, Promise, PromiseError};
-use util::{block_on, counting_waker, exhaust_budget, poll_once, Executor};
+use corio_test_support::{block_on, counting_waker, poll_once};
+use util::{exhaust_budget, Executor};
 
 #[derive(Debug, thiserror::Error)]
 #[error("it broke")]
@@ -107,8 +108,8 @@ fn a_dropped_awaiter_removes_its_waker() {
     let (other, other_wakes) = counting_waker();
     assert!(poll_once(&mut handle, &other).is_pending());
     promise.set_result(3).unwrap();
-    assert_eq!(wakes.wakes(), 0);
-    assert_eq!(other_wakes.wakes(), 1);
+    assert_eq!(wakes.count(), 0);
+    assert_eq!(other_wakes.count(), 1);
     assert_eq!(poll_once(&mut handle, &other), Poll::Ready(Ok(3)));
     // The dropped awaiter's waker was released, not leaked.
     drop(waker);
@@ -170,6 +171,6 @@ fn awaiting_is_a_coop_leaf() {
         exhaust_budget(&waker);
         let mut handle = promise.clone();
         assert!(poll_once(&mut handle, &waker).is_pending());
-        assert_eq!(wakes.wakes(), 1);
+        assert_eq!(wakes.count(), 1);
     });
 }

@@ -12,8 +12,9 @@ use std::task::{Poll, Waker};
 use std::thread;
 
 use corio_core::{spawn, CallbackId, Promise, PromiseError, PromiseWait, TaskError, TaskMeta};
+use corio_test_support::{counting_waker, poll_once, proptest_config, DropCounter, WakeCounter};
 use proptest::prelude::*;
-use util::{counting_waker, poll_once, DropCounter, Executor};
+use util::Executor;
 
 // ---------------------------------------------------------------- tasks
 
@@ -223,7 +224,7 @@ fn check_task(threads: Vec<Vec<TaskOp>>, panics: bool, self_wakes: bool) {
     if let Some(which) = last_pending {
         let wakes = if which { &second_wakes } else { &first_wakes };
         assert!(
-            wakes.wakes() >= 1,
+            wakes.count() >= 1,
             "the registered join waker was not woken"
         );
     }
@@ -310,18 +311,8 @@ fn wake(slot: &Mutex<Option<Waker>>, wakes_sent: &AtomicUsize, by_value: bool) {
     }
 }
 
-/// The default configuration (`PROPTEST_CASES` is honoured), without the
-/// regression file under Miri, whose isolation forbids file-system access.
-fn config() -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if cfg!(miri) {
-        config.failure_persistence = None;
-    }
-    config
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn prop_task_state_machine_from_several_threads(
@@ -408,7 +399,7 @@ impl Awaiter<'_> {
 struct AwaiterState<'a> {
     awaiter: Awaiter<'a>,
     waker: Waker,
-    wakes: Arc<util::CountingWaker>,
+    wakes: Arc<WakeCounter>,
     pending: bool,
     seen: Option<Result<Value, PromiseError>>,
 }
@@ -532,7 +523,7 @@ fn check_promise(threads: Vec<Vec<PromiseOp>>, final_value: u8) {
     let promise: Promise<Value> = Promise::new();
     // Awaiters registered by main before the threads start: they must all be
     // woken once, whatever the threads do.
-    let mut main_awaiters: Vec<(Promise<Value>, Waker, Arc<util::CountingWaker>)> = (0..2)
+    let mut main_awaiters: Vec<(Promise<Value>, Waker, Arc<WakeCounter>)> = (0..2)
         .map(|_| {
             let (waker, wakes) = counting_waker();
             let mut handle = promise.clone();
@@ -580,7 +571,7 @@ fn check_promise(threads: Vec<Vec<PromiseOp>>, final_value: u8) {
 
     for (handle, waker, wakes) in &mut main_awaiters {
         assert_eq!(
-            wakes.wakes(),
+            wakes.count(),
             1,
             "every registered waker is woken exactly once"
         );
@@ -589,7 +580,7 @@ fn check_promise(threads: Vec<Vec<PromiseOp>>, final_value: u8) {
     for report in &mut reports {
         for state in &mut report.awaiters {
             if state.pending {
-                assert!(state.wakes.wakes() >= 1, "a waiting awaiter was not woken");
+                assert!(state.wakes.count() >= 1, "a waiting awaiter was not woken");
             }
             let now = state.awaiter.poll(&state.waker);
             assert_eq!(
@@ -623,7 +614,7 @@ fn check_promise(threads: Vec<Vec<PromiseOp>>, final_value: u8) {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config())]
 
     #[test]
     fn prop_promise_completes_once_for_every_handle(

@@ -11,7 +11,8 @@ use std::thread;
 use corio_core::{
     spawn, spawn_unchecked, Runnable, Task, TaskError, TaskId, TaskMeta, TaskRef, TaskState,
 };
-use util::{block_on, counting_waker, exhaust_budget, poll_once, DropCounter, Executor};
+use corio_test_support::{block_on, counting_waker, poll_once, DropCounter};
+use util::{exhaust_budget, Executor};
 
 fn meta() -> TaskMeta {
     TaskMeta::new(std::panic::Location::caller())
@@ -218,7 +219,7 @@ fn joining_after_completion_is_ready_at_once() {
         poll_once(&mut task, &waker),
         Poll::Ready(Ok("done"))
     ));
-    assert_eq!(wakes.wakes(), 0);
+    assert_eq!(wakes.count(), 0);
 }
 
 #[test]
@@ -249,8 +250,8 @@ fn the_join_waker_is_woken_on_completion_from_another_thread() {
         })
     };
     worker.join().unwrap();
-    assert_eq!(first_wakes.wakes(), 0, "the replaced waker is not woken");
-    assert_eq!(second_wakes.wakes(), 1);
+    assert_eq!(first_wakes.count(), 0, "the replaced waker is not woken");
+    assert_eq!(second_wakes.count(), 1);
     assert!(matches!(poll_once(&mut task, &second), Poll::Ready(Ok(9))));
 }
 
@@ -353,7 +354,7 @@ fn polling_the_handle_is_a_coop_leaf() {
     corio_core::coop::with_budget(|| {
         exhaust_budget(&waker);
         assert!(poll_once(&mut task, &waker).is_pending());
-        assert_eq!(wakes.wakes(), 1);
+        assert_eq!(wakes.count(), 1);
     });
     assert!(poll_once(&mut task, &waker).is_ready());
 }

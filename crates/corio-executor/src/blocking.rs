@@ -319,7 +319,7 @@ impl Pool {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock (tasks run outside it), so a
         // poisoned lock still guards consistent counts.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        corio_core::lock(&self.state)
     }
 
     /// Waits, counted as idle, until work is queued or the idle timeout has

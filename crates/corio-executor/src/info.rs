@@ -1,6 +1,5 @@
 //! Descriptions of tasks for `current_task` and `all_tasks`.
 
-use std::any::Any;
 use std::fmt;
 use std::panic::Location;
 
@@ -122,16 +121,5 @@ impl fmt::Display for TaskInfo {
             self.location.file(),
             self.location.line()
         )
-    }
-}
-
-/// The message of a panic payload, when it is a string.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(message) = payload.downcast_ref::<&'static str>() {
-        message
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message
-    } else {
-        "<non-string panic payload>"
     }
 }

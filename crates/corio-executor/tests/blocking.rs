@@ -9,7 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use corio_executor::{spawn_blocking, spawn_local, to_thread, EventLoop};
-use util::{on_each_driver, panic_message};
+use corio_test_support::panic_message;
+use util::on_each_driver;
 
 /// How long the tests wait for something that should happen at once: long
 /// enough for a loaded machine, so a failure means a hang, not slowness.

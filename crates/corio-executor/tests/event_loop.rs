@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use corio_executor::{spawn, spawn_local, yield_now, EventLoop};
-use util::{on_each_driver, DropCounter, Log};
+use corio_test_support::{panic_message, DropCounter};
+use util::{on_each_driver, Log};
 
 #[test]
 fn tasks_and_call_soon_callbacks_run_in_fifo_order() {
@@ -85,8 +86,8 @@ fn a_spawned_task_does_not_start_before_its_spawner_yields() {
 #[test]
 fn cancelling_a_pending_task_drops_its_future_once() {
     on_each_driver(|event_loop| {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let counter = DropCounter(drops.clone());
+        let drops = DropCounter::new();
+        let counter = drops.token();
         let task = event_loop.spawn_local(async move {
             let _counter = counter;
             std::future::pending::<()>().await;
@@ -96,7 +97,7 @@ fn cancelling_a_pending_task_drops_its_future_once() {
         assert!(task.cancel());
         let result = event_loop.run_until_complete(task);
         assert!(result.unwrap_err().is_cancelled());
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(drops.count(), 1);
     });
 }
 
@@ -305,7 +306,7 @@ fn a_nested_run_panics_with_a_clear_message() {
                 let mut inner = EventLoop::with_driver(corio_core::ParkDriver::new());
                 inner.run_until_complete(async {});
             });
-            util::panic_message(nested.expect_err("a nested run must panic"))
+            panic_message(nested.expect_err("a nested run must panic"))
         });
         assert!(
             message.contains("already running on this thread"),
@@ -319,10 +320,10 @@ fn a_nested_run_panics_with_a_clear_message() {
 #[test]
 fn dropping_the_loop_cancels_pending_tasks_and_runs_their_destructors() {
     for (_, make) in util::drivers() {
-        let drops = Arc::new(AtomicUsize::new(0));
+        let drops = DropCounter::new();
         let mut event_loop = make();
         for _ in 0..3 {
-            let counter = DropCounter(drops.clone());
+            let counter = drops.token();
             event_loop
                 .spawn_local(async move {
                     let _counter = counter;
@@ -331,9 +332,9 @@ fn dropping_the_loop_cancels_pending_tasks_and_runs_their_destructors() {
                 .detach();
         }
         event_loop.run_until_complete(yield_now());
-        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        assert_eq!(drops.count(), 0);
         drop(event_loop);
-        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        assert_eq!(drops.count(), 3);
     }
 }
 

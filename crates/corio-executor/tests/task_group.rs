@@ -16,7 +16,8 @@ use std::time::Duration;
 use corio_core::Task;
 use corio_executor::{spawn_local, yield_now, Runtime, TaskGroup, TaskGroupHandle};
 use corio_timer::{sleep, timeout, Instant, TimeoutError};
-use util::{drivers, panic_message, DropCounter};
+use corio_test_support::{panic_message, DropCounter};
+use util::drivers;
 
 /// Runs the future `test` makes on a fresh loop of each driver.
 fn on_each_loop<F: Future<Output = ()>>(test: impl Fn() -> F) {
@@ -40,7 +41,7 @@ fn on_virtual_time(test: impl Future<Output = ()>) {
 #[derive(Clone, Default)]
 struct Probe {
     polls: Arc<AtomicUsize>,
-    drops: Arc<AtomicUsize>,
+    drops: DropCounter,
     finished: Arc<AtomicBool>,
 }
 
@@ -49,7 +50,7 @@ impl Probe {
     /// succeeds.
     fn yielding(&self, rounds: usize) -> impl Future<Output = Result<(), String>> + Send + 'static {
         let probe = self.clone();
-        let guard = DropCounter(self.drops.clone());
+        let guard = self.drops.token();
         async move {
             let _guard = guard;
             for _ in 0..rounds {
@@ -64,7 +65,7 @@ impl Probe {
     /// A child that sleeps for `duration`, then succeeds.
     fn sleeping(&self, duration: Duration) -> impl Future<Output = Result<(), String>> + Send {
         let probe = self.clone();
-        let guard = DropCounter(self.drops.clone());
+        let guard = self.drops.token();
         async move {
             let _guard = guard;
             probe.polls.fetch_add(1, Ordering::SeqCst);
@@ -80,7 +81,7 @@ impl Probe {
 
     /// Asserts that the child was cancelled: dropped once, never finished.
     fn assert_cancelled(&self) {
-        assert_eq!(self.drops.load(Ordering::SeqCst), 1, "dropped once");
+        assert_eq!(self.drops.count(), 1, "dropped once");
         assert!(!self.finished.load(Ordering::SeqCst), "never finished");
     }
 }

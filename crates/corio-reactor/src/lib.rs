@@ -76,7 +76,6 @@
 //!   and `sys/`: the few raw system calls.
 
 mod error;
-mod lock;
 mod reactor;
 mod registration;
 mod scheduled_io;

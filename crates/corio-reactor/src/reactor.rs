@@ -33,12 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use corio_core::{Driver, Unpark};
+use corio_core::{lock, Driver, Unpark};
 use mio::event::Source;
 use mio::{Interest, Token};
 
 use crate::error::{no_reactor, reactor_gone};
-use crate::lock::lock;
 use crate::scheduled_io::{ready_bits, ScheduledIo};
 use crate::slab::{Slab, WAKER_TOKEN};
 

@@ -55,8 +55,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use corio_core::lock;
+
 use crate::error::reactor_gone;
-use crate::lock::lock;
 
 // Readiness bits of the word; see the module docs.
 const READABLE: usize = 1 << 0;
@@ -239,12 +240,12 @@ impl ScheduledIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::counting_waker;
+    use corio_test_support::{counting_waker, noop_waker};
 
     #[test]
     fn readiness_set_after_observation_survives_a_clear() {
         let io = ScheduledIo::default();
-        let (_, waker) = counting_waker();
+        let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
         io.set_readiness(READABLE);
         let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
@@ -265,7 +266,7 @@ mod tests {
     #[test]
     fn clearing_after_a_short_operation_keeps_errors_closes_and_new_edges() {
         let io = ScheduledIo::default();
-        let (_, waker) = counting_waker();
+        let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
         io.set_readiness(READABLE | ERROR);
         let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
@@ -297,8 +298,8 @@ mod tests {
     #[test]
     fn read_and_write_waiters_are_woken_separately() {
         let io = ScheduledIo::default();
-        let (reads, read_waker) = counting_waker();
-        let (writes, write_waker) = counting_waker();
+        let (read_waker, reads) = counting_waker();
+        let (write_waker, writes) = counting_waker();
         assert!(io
             .poll_ready(&mut Context::from_waker(&read_waker), Direction::Read)
             .is_pending());
@@ -309,8 +310,8 @@ mod tests {
         io.set_readiness(WRITABLE);
         io.take_wakers(WRITABLE, &mut to_wake);
         to_wake.drain(..).for_each(Waker::wake);
-        assert_eq!(reads.load(Ordering::SeqCst), 0);
-        assert_eq!(writes.load(Ordering::SeqCst), 1);
+        assert_eq!(reads.count(), 0);
+        assert_eq!(writes.count(), 1);
         assert!(io
             .poll_ready(&mut Context::from_waker(&read_waker), Direction::Read)
             .is_pending());
@@ -319,7 +320,7 @@ mod tests {
     #[test]
     fn closed_bits_are_final() {
         let io = ScheduledIo::default();
-        let (_, waker) = counting_waker();
+        let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
         io.set_readiness(READABLE | READ_CLOSED);
         let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Direction::Read) else {
@@ -332,13 +333,13 @@ mod tests {
     #[test]
     fn shutdown_wakes_waiters_with_an_error() {
         let io = ScheduledIo::default();
-        let (count, waker) = counting_waker();
+        let (waker, count) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
         // The same task polling again does not queue a second waker.
         assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
         io.shutdown();
-        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert_eq!(count.count(), 1);
         assert!(matches!(
             io.poll_ready(&mut cx, Direction::Read),
             Poll::Ready(Err(_))

@@ -76,7 +76,7 @@ static PIPE: Mutex<Option<SelfPipe>> = Mutex::new(None);
 /// Returns a new descriptor for the self-pipe's read end, setting up the
 /// pipe and the handler on first use.
 fn read_end() -> io::Result<std::os::fd::OwnedFd> {
-    let mut pipe = PIPE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pipe = corio_core::lock(&PIPE);
     if pipe.is_none() {
         let (sender, receiver) = mio::unix::pipe::new()?;
         install_sigint_handler(sender.as_raw_fd())?;

@@ -1,34 +1,18 @@
-//! Wakers and a park loop for the crate's unit tests: no executor exists
+//! A park loop for the crate's unit tests: no executor exists
 //! below the reactor, so tests drive it by hand.
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use corio_core::{Driver, IoContextGuard};
+use corio_test_support::noop_waker;
 
 use crate::Reactor;
 
-struct CountWakes(Arc<AtomicUsize>);
-
-impl Wake for CountWakes {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Returns a waker and the number of times it has been woken.
-pub(crate) fn counting_waker() -> (Arc<AtomicUsize>, Waker) {
-    let count = Arc::new(AtomicUsize::new(0));
-    (count.clone(), Waker::from(Arc::new(CountWakes(count))))
-}
-
 /// Calls `poll` once with a context whose waker does nothing.
 pub(crate) fn poll_once<T>(poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
-    let (_, waker) = counting_waker();
-    poll(&mut Context::from_waker(&waker))
+    poll(&mut Context::from_waker(&noop_waker()))
 }
 
 /// Calls `poll` with a context, parking `reactor` between calls, until it
@@ -37,7 +21,7 @@ pub(crate) fn park_until<T>(
     reactor: &mut Reactor,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
 ) -> T {
-    let (_, waker) = counting_waker();
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(value) = poll(&mut cx) {

@@ -6,12 +6,12 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::pin;
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use corio_reactor::net::{TcpListener, TcpStream};
 use corio_reactor::Reactor;
+use corio_test_support::{counting_waker, noop_waker};
 use util::{close, copy, read, read_to_end, run, spawn, write_all};
 
 fn assert_send_unpin<T: Send + Unpin>() {}
@@ -332,15 +332,14 @@ fn dropping_the_reactor_wakes_a_waiting_task_with_an_error() {
         let (server, _) = listener.accept().await.unwrap();
         (client, server)
     });
-    let wakes = Arc::new(util::CountingWaker(AtomicUsize::new(0)));
-    let waker = Waker::from(wakes.clone());
+    let (waker, wakes) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     let mut buf = [0; 8];
     {
         let mut reading = pin!(read(&mut client, &mut buf));
         assert!(reading.as_mut().poll(&mut cx).is_pending());
         drop(reactor);
-        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(wakes.count(), 1);
         match reading.as_mut().poll(&mut cx) {
             Poll::Ready(Err(error)) => assert!(error.to_string().contains("shut down")),
             other => panic!("expected an error after the reactor went away, got {other:?}"),
@@ -350,7 +349,7 @@ fn dropping_the_reactor_wakes_a_waiting_task_with_an_error() {
 
 #[test]
 fn sockets_without_a_reactor_return_an_error() {
-    let waker = Waker::from(Arc::new(util::CountingWaker(AtomicUsize::new(0))));
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let bind = pin!(TcpListener::bind("127.0.0.1:0"));
     let Poll::Ready(Err(error)) = bind.poll(&mut cx) else {

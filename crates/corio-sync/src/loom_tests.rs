@@ -4,9 +4,9 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc as StdArc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
+use corio_test_support::noop_waker;
 use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -14,17 +14,10 @@ use loom::thread;
 
 use crate::{Mutex, Queue, Semaphore};
 
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: StdArc<Self>) {}
-}
-
 /// Polls `future` once with a waker that does nothing, then drops it: a
 /// waiting future cancelled at an arbitrary point.
 fn poll_once_then_drop<F: Future>(future: F) -> Option<F::Output> {
-    let waker = Waker::from(StdArc::new(Noop));
-    match pin!(future).poll(&mut Context::from_waker(&waker)) {
+    match pin!(future).poll(&mut Context::from_waker(&noop_waker())) {
         Poll::Ready(output) => Some(output),
         Poll::Pending => None,
     }

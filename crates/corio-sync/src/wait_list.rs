@@ -290,15 +290,7 @@ impl Wakers {
 mod tests {
     use super::*;
 
-    struct Noop;
-
-    impl std::task::Wake for Noop {
-        fn wake(self: std::sync::Arc<Self>) {}
-    }
-
-    fn waker() -> Waker {
-        std::sync::Arc::new(Noop).into()
-    }
+    use corio_test_support::noop_waker as waker;
 
     #[test]
     fn notifies_in_arrival_order_and_skips_removed_entries() {

@@ -293,7 +293,7 @@ impl<'q> Harness<'q> {
 }
 
 proptest! {
-    #![proptest_config(util::proptest_config())]
+    #![proptest_config(corio_test_support::proptest_config())]
 
     #[test]
     fn prop_queue_matches_its_model_under_any_interleaving(
@@ -346,7 +346,7 @@ fn semaphore_op() -> impl Strategy<Value = SemaphoreOp> {
 }
 
 proptest! {
-    #![proptest_config(util::proptest_config())]
+    #![proptest_config(corio_test_support::proptest_config())]
 
     #[test]
     fn prop_semaphore_grants_in_arrival_order_and_never_loses_a_permit(

@@ -60,11 +60,9 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Wheel<Registration>> {
-        // The wheel is never left inconsistent across a panic (no user code
-        // runs under the lock), so a poisoned lock is still sound to use.
-        self.wheel
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        // The wheel is never left inconsistent across a panic: wakers are
+        // woken after the lock is released.
+        corio_core::lock(&self.wheel)
     }
 
     /// Registers a timer for `deadline`.
@@ -336,12 +334,7 @@ impl Timers {
     }
 
     fn take_batch(&self) -> Vec<Fired<Registration>> {
-        std::mem::take(
-            &mut *self
-                .batch
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner()),
-        )
+        std::mem::take(&mut *corio_core::lock(&self.batch))
     }
 
     /// Wakes a batch in (deadline, registration) order, then keeps the
@@ -352,10 +345,7 @@ impl Timers {
         for fired in batch.drain(..) {
             fired.value.waker.wake();
         }
-        let mut slot = self
-            .batch
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut slot = corio_core::lock(&self.batch);
         if slot.capacity() < batch.capacity() {
             *slot = batch;
         }

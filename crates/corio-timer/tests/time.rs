@@ -2,6 +2,7 @@
 
 mod util;
 
+use corio_test_support::{counting_waker, noop_waker, DropCounter};
 use corio_timer::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval, Sleep,
     TimeoutError, TimerHandle, Timers,
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use util::{block_on, log_waker, real_timers, virtual_timers, CountWaker, DropFlag};
+use util::{block_on, log_waker, real_timers, virtual_timers};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -50,7 +51,7 @@ fn a_one_hour_sleep_on_virtual_time_finishes_at_once() {
 fn sleep_zero_yields_exactly_once_without_touching_the_wheel() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (wakes, waker) = CountWaker::new();
+    let (waker, wakes) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     let mut zero = pin!(sleep(Duration::ZERO));
     assert!(zero.as_mut().poll(&mut cx).is_pending());
@@ -65,7 +66,7 @@ fn sleep_zero_yields_exactly_once_without_touching_the_wheel() {
 fn a_deadline_now_or_in_the_past_is_ready_at_once() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (wakes, waker) = CountWaker::new();
+    let (waker, wakes) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     for deadline in [timers.now(), timers.now() - Duration::from_secs(1)] {
         let mut past = pin!(sleep_until(deadline));
@@ -79,7 +80,7 @@ fn a_deadline_now_or_in_the_past_is_ready_at_once() {
 fn dropping_a_sleep_frees_its_entry() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut sleeps: Vec<Pin<Box<Sleep>>> = (1..=100u64)
         .map(|secs| Box::pin(sleep(Duration::from_secs(secs))))
@@ -125,8 +126,8 @@ fn timeout_returns_the_inner_value_when_it_is_ready_first() {
 #[test]
 fn timeout_drops_the_inner_future_on_expiry() {
     let timers = virtual_timers();
-    let dropped = Arc::new(AtomicUsize::new(0));
-    let flag = DropFlag(dropped.clone());
+    let dropped = DropCounter::new();
+    let flag = dropped.token();
     let start = timers.now();
     let run = block_on(&timers, async {
         let inner = async move {
@@ -134,7 +135,7 @@ fn timeout_drops_the_inner_future_on_expiry() {
             sleep(Duration::from_secs(60)).await;
         };
         let result = timeout(Duration::from_secs(2), inner).await;
-        (result, dropped.load(Ordering::SeqCst))
+        (result, dropped.count())
     });
     assert_eq!(
         run.output,
@@ -164,7 +165,7 @@ fn timeout_at_a_past_deadline_expires_after_one_poll_of_the_inner_future() {
 fn timeout_fires_even_when_the_inner_future_always_spends_the_budget() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     // An inner future that burns the whole coop budget on every poll.
     let greedy = std::future::poll_fn(|cx| {
@@ -186,7 +187,7 @@ fn timeout_fires_even_when_the_inner_future_always_spends_the_budget() {
 fn a_sleep_is_a_coop_leaf() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (wakes, waker) = CountWaker::new();
+    let (waker, wakes) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     let mut past = pin!(sleep_until(timers.now() - MS));
     corio_core::coop::with_budget(|| {
@@ -219,7 +220,7 @@ fn interval_ticks_immediately_then_every_period_and_skips_missed_ticks() {
     let _guard = timers.enter();
     let origin = timers.now();
     let mut interval = interval_at(origin, period);
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     assert_eq!(interval.poll_tick(&mut cx), Poll::Ready(origin));
     timers.clock().advance(period * 7 / 2);
@@ -284,8 +285,8 @@ fn timers_firing_together_wake_in_deadline_then_registration_order() {
 fn the_latest_waker_is_the_one_woken() {
     let timers = virtual_timers();
     let _guard = timers.enter();
-    let (first, first_waker) = CountWaker::new();
-    let (second, second_waker) = CountWaker::new();
+    let (first_waker, first) = counting_waker();
+    let (second_waker, second) = counting_waker();
     let mut sleep = pin!(sleep(MS));
     assert!(sleep
         .as_mut()
@@ -386,7 +387,7 @@ fn duration_max_never_panics_or_overflows() {
     assert!(timers.is_empty());
     let _guard = timers.enter();
     let mut forever = pin!(sleep(Duration::MAX));
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     assert!(forever
         .as_mut()
         .poll(&mut Context::from_waker(&waker))
@@ -411,7 +412,7 @@ fn park_timeout_reaches_the_tick_of_the_next_timer() {
     let timers = virtual_timers();
     let _guard = timers.enter();
     let mut sleep = pin!(sleep(Duration::from_micros(2500)));
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     assert!(sleep
         .as_mut()
         .poll(&mut Context::from_waker(&waker))
@@ -449,7 +450,7 @@ fn a_handle_bound_sleep_runs_on_another_thread() {
     let handle: TimerHandle = timers.handle();
     let sleeper = std::thread::spawn(move || {
         let mut sleep = pin!(handle.sleep_until(handle.now() + Duration::from_secs(5)));
-        let (wakes, waker) = CountWaker::new();
+        let (waker, wakes) = counting_waker();
         assert!(sleep
             .as_mut()
             .poll(&mut Context::from_waker(&waker))
@@ -473,7 +474,7 @@ fn a_handle_bound_sleep_runs_on_another_thread() {
 #[test]
 #[should_panic(expected = "polled outside a corio event loop")]
 fn polling_a_sleep_outside_a_loop_panics_with_a_clear_message() {
-    let (_, waker) = CountWaker::new();
+    let waker = noop_waker();
     let mut sleep = pin!(sleep(MS));
     let _ = sleep.as_mut().poll(&mut Context::from_waker(&waker));
 }

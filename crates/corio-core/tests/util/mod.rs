@@ -1,14 +1,13 @@
-//! Shared helpers for corio-core's integration tests: a tiny queue executor,
-//! drop counters and counting wakers.
+//! Shared helpers for corio-core's integration tests: a tiny queue executor
+//! and a budget spender. The helpers every crate's tests share (wakers, drop
+//! counters, `block_on`) come from corio-test-support.
 
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use corio_core::{spawn, Runnable, Task, TaskMeta};
 
@@ -79,61 +78,6 @@ impl Executor {
     }
 }
 
-/// Counts its own drops; clones share the count.
-#[derive(Clone, Default)]
-pub struct DropCounter(pub Arc<AtomicUsize>);
-
-impl DropCounter {
-    pub fn new() -> DropCounter {
-        DropCounter::default()
-    }
-
-    /// A token that increments this counter when dropped.
-    pub fn token(&self) -> DropToken {
-        DropToken(self.0.clone())
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.load(SeqCst)
-    }
-}
-
-#[derive(Debug)]
-pub struct DropToken(Arc<AtomicUsize>);
-
-impl Drop for DropToken {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-/// A waker that counts how often it was woken.
-pub struct CountingWaker {
-    wakes: AtomicUsize,
-}
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wakes.fetch_add(1, SeqCst);
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wakes.fetch_add(1, SeqCst);
-    }
-}
-
-pub fn counting_waker() -> (Waker, Arc<CountingWaker>) {
-    let counter = Arc::new(CountingWaker {
-        wakes: AtomicUsize::new(0),
-    });
-    (Waker::from(counter.clone()), counter)
-}
-
-impl CountingWaker {
-    pub fn wakes(&self) -> usize {
-        self.wakes.load(SeqCst)
-    }
-}
-
 /// Spends the whole coop budget of the current `with_budget` scope, as
 /// `BUDGET` leaf operations that each made progress would.
 pub fn exhaust_budget(waker: &Waker) {
@@ -143,29 +87,5 @@ pub fn exhaust_budget(waker: &Waker) {
             panic!("budget ran out early");
         };
         permit.made_progress();
-    }
-}
-
-/// Polls `future` once with `waker`.
-pub fn poll_once<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
-    Pin::new(future).poll(&mut Context::from_waker(waker))
-}
-
-/// Polls `future` on this thread until it is ready, parking in between.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(std::thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
     }
 }

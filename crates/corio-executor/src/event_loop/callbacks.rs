@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corio_core::{TaskMeta, TaskRef};
+use corio_core::{TaskError, TaskMeta, TaskRef};
 use corio_timer::Instant;
 
 use super::{EventLoop, Local, Ready};
@@ -101,9 +101,12 @@ impl Callback {
 /// it unwind into the loop (asyncio's "exception in callback").
 fn run_callback(callback: Box<dyn FnOnce()>) {
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(callback)) {
+        let error = TaskError::Panicked(payload);
         eprintln!(
             "corio: exception in callback: {}",
-            crate::info::panic_message(payload.as_ref())
+            error
+                .panic_message()
+                .unwrap_or("<non-string panic payload>")
         );
     }
 }

@@ -41,23 +41,3 @@ impl Log {
         std::mem::take(&mut *self.0.borrow_mut())
     }
 }
-
-/// Counts drops of the value it is attached to.
-pub struct DropCounter(pub std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// The message of a caught panic.
-pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|message| message.to_string())
-            .unwrap_or_default(),
-    }
-}

@@ -209,12 +209,3 @@ pub async fn copy(
         total += len as u64;
     }
 }
-
-/// A waker that counts its wake-ups, for tests that poll by hand.
-pub struct CountingWaker(pub std::sync::atomic::AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}

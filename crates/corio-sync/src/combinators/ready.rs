@@ -26,10 +26,10 @@
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 
-use corio_core::coop;
+use corio_core::{coop, lock};
 
 /// The woken children of one combinator and their wakers.
 pub(crate) struct ReadyList {
@@ -76,14 +76,6 @@ impl Wake for ChildWake {
             parent.wake();
         }
     }
-}
-
-// Every lock here guards a plain list or an `Option` that no panic can leave
-// half-written, so a poisoned lock is recovered.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl ReadyList {

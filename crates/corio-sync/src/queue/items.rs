@@ -159,17 +159,8 @@ mod tests {
         assert_eq!(drain(&mut lifo), [3, 2, 1]);
     }
 
-    fn config() -> ProptestConfig {
-        let mut config = ProptestConfig::default();
-        // Miri's isolation forbids writing a regression file.
-        if cfg!(miri) {
-            config.failure_persistence = None;
-        }
-        config
-    }
-
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(corio_test_support::proptest_config())]
 
         #[test]
         fn prop_heap_pops_in_sorted_order(

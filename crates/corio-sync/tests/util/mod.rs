@@ -6,25 +6,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
-/// A waker that counts how often it was woken.
-#[derive(Debug, Default)]
-pub struct WakeCounter(AtomicUsize);
-
-impl WakeCounter {
-    pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for WakeCounter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use corio_test_support::{counting_waker, WakeCounter};
 
 /// A hand-polled future with its own counting waker.
 pub struct Polled<F> {
@@ -35,8 +20,7 @@ pub struct Polled<F> {
 
 impl<F: Future + Unpin> Polled<F> {
     pub fn new(future: F) -> Polled<F> {
-        let counter = Arc::new(WakeCounter::default());
-        let waker = Waker::from(counter.clone());
+        let (waker, counter) = counting_waker();
         Polled {
             future,
             counter,
@@ -84,14 +68,4 @@ pub fn waiting<F: Future + Unpin>(future: F) -> Polled<F> {
 #[track_caller]
 pub fn now<F: Future + Unpin>(future: F) -> F::Output {
     Polled::new(future).ready()
-}
-
-/// The property tests' configuration: no regression file under Miri, whose
-/// isolation forbids file-system access.
-pub fn proptest_config() -> proptest::test_runner::Config {
-    let mut config = proptest::test_runner::Config::default();
-    if cfg!(miri) {
-        config.failure_persistence = None;
-    }
-    config
 }

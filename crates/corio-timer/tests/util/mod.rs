@@ -1,35 +1,13 @@
-//! The tiny executor and wakers shared by the integration tests.
+//! The tiny timer executor and the logging waker shared by the integration
+//! tests; the common wakers come from corio-test-support.
 
 #![allow(dead_code)]
 
 use corio_timer::{Clock, Timers};
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
-
-/// A waker that counts its wakes.
-#[derive(Default)]
-pub struct CountWaker(AtomicUsize);
-
-impl CountWaker {
-    pub fn new() -> (Arc<CountWaker>, Waker) {
-        let counter = Arc::new(CountWaker::default());
-        let waker = Waker::from(counter.clone());
-        (counter, waker)
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// A waker that records `id` in a shared log when woken.
 pub struct LogWaker {
@@ -67,7 +45,7 @@ pub struct Run<T> {
 /// hang forever.
 pub fn block_on<F: Future>(timers: &Timers, future: F) -> Run<F::Output> {
     let _guard = timers.enter();
-    let (wakes, waker) = CountWaker::new();
+    let (waker, wakes) = corio_test_support::counting_waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     let mut polls = 0;
@@ -97,13 +75,4 @@ pub fn virtual_timers() -> Timers {
 
 pub fn real_timers() -> Timers {
     Timers::new(Clock::real())
-}
-
-/// Sets a flag when dropped.
-pub struct DropFlag(pub Arc<AtomicUsize>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
