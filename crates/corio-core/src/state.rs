@@ -284,25 +284,25 @@ impl State {
     }
 
     /// `RUNNING` to `COMPLETE` unless cancellation was requested. With
-    /// `output_gone` the runner has already dropped the output (it saw that
+    /// `Output::Gone` the runner has already dropped the output (it saw that
     /// nobody holds join interest, which is never taken back).
-    pub(crate) fn try_complete(&self, output_gone: bool) -> TryComplete {
+    pub(crate) fn try_complete(&self, output: Output) -> TryComplete {
         self.update(|s| {
             debug_assert!(s.is(RUNNING) && !s.is(COMPLETE), "{s:?}");
             if s.is(CANCELLED) {
                 return (TryComplete::CancelRequested, None);
             }
-            let (completed, next) = completing(s, COMPLETE, output_gone);
+            let (completed, next) = completing(s, COMPLETE, output);
             (TryComplete::Completed(completed), Some(next))
         })
     }
 
     /// `RUNNING` to `COMPLETE | CANCELLED`, after the runner stored the
-    /// cancellation as the output (or dropped it, with `output_gone`).
-    pub(crate) fn complete_cancelled(&self, output_gone: bool) -> Completed {
+    /// cancellation as the output (or dropped it: `Output::Gone`).
+    pub(crate) fn complete_cancelled(&self, output: Output) -> Completed {
         self.update(|s| {
             debug_assert!(s.is(RUNNING) && !s.is(COMPLETE), "{s:?}");
-            let (completed, next) = completing(s, COMPLETE | CANCELLED, output_gone);
+            let (completed, next) = completing(s, COMPLETE | CANCELLED, output);
             (completed, Some(next))
         })
     }
@@ -367,19 +367,19 @@ impl State {
 
     /// The `Task` handle gives up join interest (it is dropped or detached)
     /// and, when nothing is left for it to clean up, its reference too. With
-    /// `output_gone` it saw `COMPLETE` and already dropped the output; with
-    /// `slot_empty` it saw `JOIN_WAKER` clear and its waker slot empty.
-    pub(crate) fn drop_join_interest(&self, output_gone: bool, slot_empty: bool) -> DropJoin {
+    /// `Output::Gone` it saw `COMPLETE` and already dropped the output; with
+    /// `WakerSlot::Empty` it saw `JOIN_WAKER` clear and its waker slot empty.
+    pub(crate) fn drop_join_interest(&self, output: Output, slot: WakerSlot) -> DropJoin {
         self.update(|s| {
             debug_assert!(s.is(JOIN_INTEREST), "{s:?}");
             let releasing = (s.0 & !JOIN_INTEREST) - REF_ONE;
             if s.is(COMPLETE) {
-                if output_gone {
+                if output == Output::Gone {
                     return (DropJoin::Released(release_of(s)), Some(releasing));
                 }
                 return (DropJoin::DropOutput, Some(s.0 & !JOIN_INTEREST));
             }
-            if slot_empty && !s.is(JOIN_WAKER) {
+            if slot == WakerSlot::Empty && !s.is(JOIN_WAKER) {
                 return (DropJoin::Released(release_of(s)), Some(releasing));
             }
             (
@@ -403,14 +403,34 @@ impl State {
     }
 }
 
+/// Where the task's output is when a completing or join-releasing
+/// transition runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Still in the cell: whoever owns it must drop it later.
+    Stored,
+    /// Already dropped (nobody could join it, or the join handle dropped it).
+    Gone,
+}
+
+/// What the join handle saw in its waker slot before giving up join
+/// interest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakerSlot {
+    /// `JOIN_WAKER` clear and no waker stored: nothing to clean up.
+    Empty,
+    /// A waker may be stored (or the runner may still read it).
+    Occupied,
+}
+
 /// The outcome and new word of a completing transition from `s` that sets
 /// `bits`: the runner's reference is released in the same step unless the
 /// completion still needs the cell (to wake the joiner, or to drop an output
 /// nobody wants that is still stored).
-fn completing(s: Snapshot, bits: usize, output_gone: bool) -> (Completed, usize) {
+fn completing(s: Snapshot, bits: usize, output: Output) -> (Completed, usize) {
     let next = (s.0 & !(RUNNING | NOTIFIED)) | bits;
     let work = if !s.is(JOIN_INTEREST) {
-        (!output_gone).then_some(Completion::DropOutput)
+        (output == Output::Stored).then_some(Completion::DropOutput)
     } else if s.is(JOIN_WAKER) {
         Some(Completion::WakeJoiner)
     } else {
@@ -483,7 +503,7 @@ mod tests {
         assert_eq!(state.load().ref_count(), 2);
         assert_eq!(state.start_run(), StartRun::Cancel);
         assert_eq!(
-            state.complete_cancelled(false),
+            state.complete_cancelled(Output::Stored),
             Completed::Released(Release::Released)
         );
         assert_eq!(state.load().ref_count(), 1);
@@ -495,9 +515,12 @@ mod tests {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(state.cancel(), Cancel::Requested);
-        assert_eq!(state.try_complete(false), TryComplete::CancelRequested);
         assert_eq!(
-            state.complete_cancelled(false),
+            state.try_complete(Output::Stored),
+            TryComplete::CancelRequested
+        );
+        assert_eq!(
+            state.complete_cancelled(Output::Stored),
             Completed::Released(Release::Released)
         );
         assert!(state.load().is(COMPLETE | CANCELLED));
@@ -508,7 +531,7 @@ mod tests {
     fn detached_and_running() -> State {
         let state = State::new();
         assert_eq!(
-            state.drop_join_interest(false, true),
+            state.drop_join_interest(Output::Stored, WakerSlot::Empty),
             DropJoin::Released(Release::Released)
         );
         assert_eq!(state.start_run(), StartRun::Poll);
@@ -520,7 +543,7 @@ mod tests {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(
-            state.try_complete(false),
+            state.try_complete(Output::Stored),
             TryComplete::Completed(Completed::Released(Release::Released))
         );
         state
@@ -531,14 +554,17 @@ mod tests {
         // The join handle left first: the runner drops the output.
         let state = detached_and_running();
         assert_eq!(
-            state.try_complete(false),
+            state.try_complete(Output::Stored),
             TryComplete::Completed(Completed::Then(Completion::DropOutput))
         );
         assert_eq!(state.ref_dec(), Release::Dealloc);
 
         // The runner finished first: the join handle owns the output.
         let state = completed_before_the_join();
-        assert_eq!(state.drop_join_interest(false, true), DropJoin::DropOutput);
+        assert_eq!(
+            state.drop_join_interest(Output::Stored, WakerSlot::Empty),
+            DropJoin::DropOutput
+        );
         assert_eq!(state.ref_dec(), Release::Dealloc);
     }
 
@@ -548,7 +574,7 @@ mod tests {
         // reference, the last one, with `COMPLETE`.
         let state = detached_and_running();
         assert_eq!(
-            state.try_complete(true),
+            state.try_complete(Output::Gone),
             TryComplete::Completed(Completed::Released(Release::Dealloc))
         );
 
@@ -556,7 +582,7 @@ mod tests {
         // with its interest.
         let state = completed_before_the_join();
         assert_eq!(
-            state.drop_join_interest(true, true),
+            state.drop_join_interest(Output::Gone, WakerSlot::Empty),
             DropJoin::Released(Release::Dealloc)
         );
     }
@@ -567,7 +593,7 @@ mod tests {
         assert_eq!(state.set_join_waker(), Ok(()));
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(
-            state.try_complete(false),
+            state.try_complete(Output::Stored),
             TryComplete::Completed(Completed::Then(Completion::WakeJoiner))
         );
         assert_eq!(state.load().ref_count(), 2);
@@ -575,7 +601,10 @@ mod tests {
         // A join handle with a waker in its slot must empty it itself.
         let state = State::new();
         assert_eq!(state.set_join_waker(), Ok(()));
-        assert_eq!(state.drop_join_interest(false, false), DropJoin::DropWaker);
+        assert_eq!(
+            state.drop_join_interest(Output::Stored, WakerSlot::Occupied),
+            DropJoin::DropWaker
+        );
         assert_eq!(state.load().ref_count(), 2);
     }
 
@@ -584,7 +613,7 @@ mod tests {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
         assert_eq!(
-            state.try_complete(false),
+            state.try_complete(Output::Stored),
             TryComplete::Completed(Completed::Released(Release::Released))
         );
         assert_eq!(state.wake_by_ref(), Wake::Nothing);

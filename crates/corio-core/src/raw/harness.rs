@@ -20,7 +20,7 @@ use super::reference::RawTask;
 use super::waker::borrowed_waker;
 use crate::error::TaskError;
 use crate::state::{
-    AfterPending, Completed, Completion, Release, StartRun, TryComplete, JOIN_INTEREST,
+    AfterPending, Completed, Completion, Output, Release, StartRun, TryComplete, JOIN_INTEREST,
 };
 
 /// Runs the task once; returns `true` when it finished.
@@ -128,17 +128,17 @@ unsafe fn finish<F: Future, S>(task: RawTask, output: Result<F::Output, TaskErro
         }
     };
     // SAFETY: we hold `RUNNING`.
-    let output_gone = unsafe { store_output::<F, S>(&task, output) };
-    let completed = match task.header().state.try_complete(output_gone) {
+    let stored = unsafe { store_output::<F, S>(&task, output) };
+    let completed = match task.header().state.try_complete(stored) {
         TryComplete::Completed(completed) => completed,
         TryComplete::CancelRequested => {
-            if !output_gone {
+            if stored == Output::Stored {
                 let cancelled = Stage::Finished(Err(TaskError::Cancelled));
                 // SAFETY: nothing changed; we still hold `RUNNING`.
                 let superseded = unsafe { replace_stage::<F, S>(task.header_ptr(), cancelled) };
                 drop_quietly(superseded);
             }
-            task.header().state.complete_cancelled(output_gone)
+            task.header().state.complete_cancelled(stored)
         }
     };
     // SAFETY: the completing transition returned `completed`.
@@ -159,26 +159,29 @@ unsafe fn finish_cancelled<F: Future, S>(task: RawTask) {
         Err(payload) => Err(TaskError::Panicked(payload)),
     };
     // SAFETY: we hold `RUNNING`.
-    let output_gone = unsafe { store_output::<F, S>(&task, output) };
-    let completed = task.header().state.complete_cancelled(output_gone);
+    let stored = unsafe { store_output::<F, S>(&task, output) };
+    let completed = task.header().state.complete_cancelled(stored);
     // SAFETY: the completing transition returned `completed`.
     unsafe { settle::<F, S>(task, completed) };
 }
 
 /// Stores the output in the stage, or drops it right away when nobody holds
-/// join interest (which is never taken back); returns `true` in that case.
+/// join interest (which is never taken back); says which it did.
 ///
 /// # Safety
 ///
 /// The caller holds `RUNNING` on a live `Cell<F, S>` whose future is gone.
-unsafe fn store_output<F: Future, S>(task: &RawTask, output: Result<F::Output, TaskError>) -> bool {
+unsafe fn store_output<F: Future, S>(
+    task: &RawTask,
+    output: Result<F::Output, TaskError>,
+) -> Output {
     if task.header().state.load().is(JOIN_INTEREST) {
         // SAFETY: we hold `RUNNING`.
         drop(unsafe { replace_stage::<F, S>(task.header_ptr(), Stage::Finished(output)) });
-        false
+        Output::Stored
     } else {
         drop_quietly(output);
-        true
+        Output::Gone
     }
 }
 

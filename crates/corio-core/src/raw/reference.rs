@@ -8,7 +8,9 @@ use std::task::Waker;
 
 use super::cell::{allocate, Header, Meta};
 use crate::error::TaskError;
-use crate::state::{Cancel, DropJoin, Release, Snapshot, Wake, COMPLETE, JOIN_WAKER};
+use crate::state::{
+    Cancel, DropJoin, Output, Release, Snapshot, Wake, WakerSlot, COMPLETE, JOIN_WAKER,
+};
 use crate::task::Runnable;
 
 /// One counted reference to a task. Cloning takes another; dropping releases
@@ -205,18 +207,25 @@ impl RawTask {
         let this = ManuallyDrop::new(self);
         let header = this.header();
         let seen = header.state.load();
-        let output_gone = seen.is(COMPLETE);
-        if output_gone {
+        let output = if seen.is(COMPLETE) {
             // SAFETY: the vtable matches the cell; the task completed while
             // we held `JOIN_INTEREST`, so the output is ours to drop.
             unsafe { (header.vtable.drop_output)(this.ptr) };
-        }
+            Output::Gone
+        } else {
+            Output::Stored
+        };
         // With `JOIN_WAKER` clear the slot is ours alone (see the protocol),
         // and only we ever set that bit again.
         let slot_empty = !seen.is(JOIN_WAKER)
             // SAFETY: as said just above.
             && header.join_waker.with(|slot| unsafe { (*slot).is_none() });
-        match header.state.drop_join_interest(output_gone, slot_empty) {
+        let slot = if slot_empty {
+            WakerSlot::Empty
+        } else {
+            WakerSlot::Occupied
+        };
+        match header.state.drop_join_interest(output, slot) {
             DropJoin::Released(Release::Released) => return,
             DropJoin::Released(Release::Dealloc) => {
                 // SAFETY: that was the last reference; the vtable matches.
