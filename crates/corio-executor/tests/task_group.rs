@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use corio_core::Task;
 use corio_executor::{spawn_local, yield_now, Runtime, TaskGroup, TaskGroupHandle};
-use corio_timer::{sleep, timeout, Instant, TimeoutError};
 use corio_test_support::{panic_message, DropCounter};
+use corio_timer::{sleep, timeout, Instant, TimeoutError};
 use util::drivers;
 
 /// Runs the future `test` makes on a fresh loop of each driver.
