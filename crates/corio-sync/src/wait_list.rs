@@ -118,7 +118,7 @@ impl<P: Default> WaitList<P> {
     }
 
     /// Appends a waiting entry at the back of the list.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: &Waker, payload: P) -> Key {
         let index = match self.free {
             NIL => self.new_slot(),
@@ -159,7 +159,7 @@ impl<P: Default> WaitList<P> {
     /// Notifies the oldest waiting entry: unlinks it, marks it notified and
     /// returns its waker (to be woken after the primitive's lock is released)
     /// and its payload, for the notifier to fill or empty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn notify_front(&mut self) -> Option<(Waker, &mut P)> {
         let index = self.head;
         if index == NIL {
@@ -184,7 +184,7 @@ impl<P: Default> WaitList<P> {
     /// Completes the entry's wait if it has been notified: frees it and
     /// returns its payload. If it is still waiting, its waker is replaced by
     /// `waker` (unless both wake the same task) and it stays.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_take(&mut self, key: Key, waker: &Waker) -> Poll<P> {
         let slot = &mut self.slots[key.0];
         match slot.mark {
