@@ -13,6 +13,9 @@
 //!   payload. Whenever a place frees, the oldest putter's item is moved in at
 //!   once and the putter is notified with an empty payload. So *putters wait
 //!   only while the queue is full*, and `try_put` never overtakes them.
+//!   Places free one at a time (each `get` takes one item), so a `get` lets
+//!   one putter in at most, whose item may go on to one waiting getter: the
+//!   most a `get` wakes is those two, and a `put` one getter.
 //! - `len` is `items + handed`: an item handed to a getter occupies its place
 //!   until the getter takes it, as in asyncio, where it sits in the queue
 //!   until the woken getter runs.
