@@ -255,9 +255,12 @@ impl<P: Default> Default for WaitList<P> {
 /// Wakers collected under a primitive's lock, to be woken after it is
 /// released (a waker may run arbitrary code, even the woken task).
 ///
-/// The first two are kept inline, so that the common cases (one lock handed
-/// on; one item handed to a getter and one putter admitted) never allocate.
-/// Plain fields and no iterator adapters: this is on every hot path.
+/// For notifications of any number of waiters (`Event::set`, a barrier's
+/// round, `Semaphore::add_permits`, a queue's `shutdown` and `join`s). The
+/// first two are kept inline, so that waking one or two never allocates, and
+/// the rarer cases are out of line. The hottest paths wake a known, small
+/// number of tasks and keep their wakers in plain variables instead: a
+/// released permit wakes one waiter, a queue's `put` or `get` two at most.
 #[derive(Debug, Default)]
 pub(crate) struct Wakers {
     first: Option<Waker>,
