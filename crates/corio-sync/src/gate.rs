@@ -17,7 +17,7 @@
 use std::task::{Context, Poll};
 
 use crate::loom::Locked;
-use crate::wait_list::{Removed, Stage, WaitList, Wakers};
+use crate::wait_list::{Key, Removed, Stage, WaitList, Wakers};
 
 /// A count of permits and a FIFO list of those waiting for one.
 #[derive(Debug)]
@@ -42,6 +42,7 @@ impl Gate {
     }
 
     /// Takes a permit if one is free (which means nobody is waiting).
+    #[inline]
     pub(crate) fn try_acquire(&self) -> bool {
         let mut state = self.state.lock();
         if state.permits == 0 {
@@ -56,6 +57,7 @@ impl Gate {
     }
 
     /// Releases one permit: to the oldest waiter if there is one.
+    #[inline]
     pub(crate) fn release_one(&self) {
         let mut state = self.state.lock();
         match state.waiters.notify_front() {
@@ -64,6 +66,16 @@ impl Gate {
                 waker.wake();
             }
             None => state.permits += 1,
+        }
+    }
+
+    /// Takes a dropped acquisition's entry out of the line; a permit granted
+    /// to it after its last poll passes to the next waiter.
+    #[inline(never)]
+    fn cancel(&self, key: Key) {
+        let removed = self.state.lock().waiters.remove(key);
+        if let Removed::Notified(()) = removed {
+            self.release_one();
         }
     }
 
@@ -106,6 +118,7 @@ pub(crate) struct Acquiring<'a> {
 }
 
 impl<'a> Acquiring<'a> {
+    #[inline]
     pub(crate) fn new(gate: &'a Gate) -> Acquiring<'a> {
         Acquiring {
             gate,
@@ -143,15 +156,10 @@ impl<'a> Acquiring<'a> {
 }
 
 impl Drop for Acquiring<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let Stage::Waiting(key) = self.stage else {
-            return;
-        };
-        let removed = self.gate.state.lock().waiters.remove(key);
-        if let Removed::Notified(()) = removed {
-            // The permit was granted to this acquisition after its last poll;
-            // it passes to the next waiter.
-            self.gate.release_one();
+        if let Stage::Waiting(key) = self.stage {
+            self.gate.cancel(key);
         }
     }
 }

@@ -111,19 +111,17 @@ impl<P: Default> WaitList<P> {
         }
     }
 
+    /// Returns whether no entry is waiting.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+
     /// Appends a waiting entry at the back of the list.
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: &Waker, payload: P) -> Key {
         let index = match self.free {
-            NIL => {
-                self.slots.push(Slot {
-                    mark: Mark::Free,
-                    waker: None,
-                    payload: P::default(),
-                    prev: NIL,
-                    next: NIL,
-                });
-                self.slots.len() - 1
-            }
+            NIL => self.new_slot(),
             free => {
                 self.free = self.slots[free].next;
                 free
@@ -145,9 +143,23 @@ impl<P: Default> WaitList<P> {
         Key(index)
     }
 
+    /// Adds a free slot (a warm list has enough) and returns its index.
+    #[cold]
+    fn new_slot(&mut self) -> usize {
+        self.slots.push(Slot {
+            mark: Mark::Free,
+            waker: None,
+            payload: P::default(),
+            prev: NIL,
+            next: NIL,
+        });
+        self.slots.len() - 1
+    }
+
     /// Notifies the oldest waiting entry: unlinks it, marks it notified and
     /// returns its waker (to be woken after the primitive's lock is released)
     /// and its payload, for the notifier to fill or empty.
+    #[inline(always)]
     pub(crate) fn notify_front(&mut self) -> Option<(Waker, &mut P)> {
         let index = self.head;
         if index == NIL {
@@ -172,6 +184,7 @@ impl<P: Default> WaitList<P> {
     /// Completes the entry's wait if it has been notified: frees it and
     /// returns its payload. If it is still waiting, its waker is replaced by
     /// `waker` (unless both wake the same task) and it stays.
+    #[inline(always)]
     pub(crate) fn poll_take(&mut self, key: Key, waker: &Waker) -> Poll<P> {
         let slot = &mut self.slots[key.0];
         match slot.mark {
@@ -210,6 +223,7 @@ impl<P: Default> WaitList<P> {
     }
 
     /// Takes a waiting entry out of the list (its slot stays allocated).
+    #[inline]
     fn unlink(&mut self, index: usize) {
         let Slot { prev, next, .. } = self.slots[index];
         match prev {
@@ -223,6 +237,7 @@ impl<P: Default> WaitList<P> {
     }
 
     /// Puts an unlinked slot on the free list.
+    #[inline]
     fn free_slot(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         slot.mark = Mark::Free;
@@ -240,9 +255,12 @@ impl<P: Default> Default for WaitList<P> {
 /// Wakers collected under a primitive's lock, to be woken after it is
 /// released (a waker may run arbitrary code, even the woken task).
 ///
-/// The first two are kept inline, so that the common cases (one lock handed
-/// on; one item handed to a getter and one putter admitted) never allocate.
-/// Plain fields and no iterator adapters: this is on every hot path.
+/// For notifications of any number of waiters (`Event::set`, a barrier's
+/// round, `Semaphore::add_permits`, a queue's `shutdown` and `join`s). The
+/// first two are kept inline, so that waking one or two never allocates, and
+/// the rarer cases are out of line. The hottest paths wake a known, small
+/// number of tasks and keep their wakers in plain variables instead: a
+/// released permit wakes one waiter, a queue's `put` or `get` two at most.
 #[derive(Debug, Default)]
 pub(crate) struct Wakers {
     first: Option<Waker>,
@@ -251,14 +269,24 @@ pub(crate) struct Wakers {
 }
 
 impl Wakers {
+    #[inline]
     pub(crate) fn new() -> Wakers {
         Wakers::default()
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, waker: Waker) {
         if self.first.is_none() {
             self.first = Some(waker);
-        } else if self.second.is_none() {
+        } else {
+            self.push_more(waker);
+        }
+    }
+
+    /// `push` past the first waker: the rarer cases, kept out of line.
+    #[cold]
+    fn push_more(&mut self, waker: Waker) {
+        if self.second.is_none() {
             self.second = Some(waker);
         } else {
             self.rest.push(waker);
@@ -266,6 +294,7 @@ impl Wakers {
     }
 
     /// Wakes every collected waker, in the order they were pushed.
+    #[inline]
     pub(crate) fn wake_all(self) {
         let Wakers {
             first,
@@ -276,9 +305,14 @@ impl Wakers {
             return;
         };
         first.wake();
-        let Some(second) = second else {
-            return;
-        };
+        if let Some(second) = second {
+            Wakers::wake_rest(second, rest);
+        }
+    }
+
+    /// `wake_all` past the first waker, kept out of line.
+    #[cold]
+    fn wake_rest(second: Waker, rest: Vec<Waker>) {
         second.wake();
         for waker in rest {
             waker.wake();

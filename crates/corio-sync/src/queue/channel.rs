@@ -13,6 +13,9 @@
 //!   payload. Whenever a place frees, the oldest putter's item is moved in at
 //!   once and the putter is notified with an empty payload. So *putters wait
 //!   only while the queue is full*, and `try_put` never overtakes them.
+//!   Places free one at a time (each `get` takes one item), so a `get` lets
+//!   one putter in at most, whose item may go on to one waiting getter: the
+//!   most a `get` wakes is those two, and a `put` one getter.
 //! - `len` is `items + handed`: an item handed to a getter occupies its place
 //!   until the getter takes it, as in asyncio, where it sits in the queue
 //!   until the woken getter runs.
@@ -26,12 +29,12 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::items::Items;
 use crate::error::{ShutDown, TaskDoneError, TryGetError, TryPutError};
 use crate::loom::Locked;
-use crate::wait_list::{Removed, Stage, WaitList, Wakers};
+use crate::wait_list::{Key, Removed, Stage, WaitList, Wakers};
 
 /// A queue of any kind: its state behind one lock.
 pub(crate) struct Channel<T> {
@@ -55,67 +58,125 @@ struct State<T> {
     shut_down: bool,
 }
 
+/// The tasks that a `put` or a `get` wakes once the lock is released: a
+/// putter let in, and the getter that an item went to. A `get` frees one
+/// place, so it lets one putter in at most; a `put` hands its item to one
+/// getter at most. Plain fields and no collection: this is on every `put`
+/// and `get`.
+#[derive(Default)]
+#[must_use = "the woken tasks must be woken once the lock is released"]
+struct Woken {
+    putter: Option<Waker>,
+    getter: Option<Waker>,
+}
+
+impl Woken {
+    #[inline]
+    fn wake(self) {
+        if let Some(putter) = self.putter {
+            putter.wake();
+        }
+        if let Some(getter) = self.getter {
+            getter.wake();
+        }
+    }
+}
+
 impl<T> State<T> {
+    #[inline]
     fn len(&self) -> usize {
         self.items.len() + self.handed
     }
 
-    /// Hands `item` to the oldest waiting getter, or gives it back.
-    fn hand_to_getter(&mut self, item: T, wakers: &mut Wakers) -> Result<(), T> {
+    /// Hands `item` to the oldest waiting getter and returns its waker, or
+    /// gives the item back.
+    #[inline]
+    fn hand_to_getter(&mut self, item: T) -> Result<Waker, T> {
         let Some((waker, payload)) = self.getters.notify_front() else {
             return Err(item);
         };
         *payload = Some(item);
         self.handed += 1;
-        wakers.push(waker);
-        Ok(())
+        Ok(waker)
     }
 
-    /// Adds a newly put item; the caller checked that there is room.
-    fn deliver_new(&mut self, item: T, wakers: &mut Wakers) {
+    /// Adds a newly put item (the caller checked that there is room) and
+    /// returns the waker of the getter it was handed to, if any.
+    #[inline]
+    fn deliver_new(&mut self, item: T) -> Option<Waker> {
         self.unfinished += 1;
-        if let Err(item) = self.hand_to_getter(item, wakers) {
-            self.items.push(item);
+        match self.hand_to_getter(item) {
+            Ok(getter) => Some(getter),
+            Err(item) => {
+                self.items.push(item);
+                None
+            }
         }
     }
 
-    /// Takes back an item a getter was handed but dropped.
-    fn deliver_returned(&mut self, item: T, wakers: &mut Wakers) {
+    /// Takes back an item a getter was handed but dropped, and returns the
+    /// waker of the getter it was handed to next, if any.
+    fn deliver_returned(&mut self, item: T) -> Option<Waker> {
         self.handed -= 1;
-        if let Err(item) = self.hand_to_getter(item, wakers) {
-            self.items.push_oldest(item);
+        match self.hand_to_getter(item) {
+            Ok(getter) => Some(getter),
+            Err(item) => {
+                self.items.push_oldest(item);
+                None
+            }
         }
     }
 
-    /// Moves waiting putters' items in while there is room.
-    fn admit_putters(&mut self, wakers: &mut Wakers) {
-        while self.len() < self.capacity {
-            let Some((waker, payload)) = self.putters.notify_front() else {
-                return;
-            };
-            let item = payload.take().expect("a waiting putter holds its item");
-            wakers.push(waker);
-            self.deliver_new(item, wakers);
+    /// Lets the oldest waiting putter in, now that a place has freed.
+    #[inline]
+    fn admit_putter(&mut self) -> Woken {
+        if self.putters.is_empty() {
+            return Woken::default();
+        }
+        self.admit_waiting_putter()
+    }
+
+    /// `admit_putter` when putters wait, kept out of line. Putters wait only
+    /// while the queue is full, and one place has freed: the oldest putter's
+    /// item fills it, and the queue is full again.
+    #[inline(never)]
+    fn admit_waiting_putter(&mut self) -> Woken {
+        if self.len() >= self.capacity {
+            return Woken::default();
+        }
+        let Some((putter, payload)) = self.putters.notify_front() else {
+            return Woken::default();
+        };
+        let item = payload.take().expect("a waiting putter holds its item");
+        let getter = self.deliver_new(item);
+        debug_assert!(
+            self.putters.is_empty() || self.len() >= self.capacity,
+            "putters wait only while the queue is full"
+        );
+        Woken {
+            putter: Some(putter),
+            getter,
         }
     }
 
     /// Takes the next item, if any, and lets a putter in.
-    fn take(&mut self, wakers: &mut Wakers) -> Option<T> {
+    #[inline]
+    fn take(&mut self) -> Option<(T, Woken)> {
         let item = self.items.pop()?;
-        self.admit_putters(wakers);
-        Some(item)
+        Some((item, self.admit_putter()))
     }
 
-    /// Tries to put `item` now.
-    fn offer(&mut self, item: T, wakers: &mut Wakers) -> Result<(), TryPutError<T>> {
+    /// Tries to put `item` now; on success, returns the waker of the getter
+    /// it was handed to, if any.
+    #[inline]
+    fn offer(&mut self, item: T) -> Result<Option<Waker>, TryPutError<T>> {
         if self.shut_down {
             return Err(TryPutError::ShutDown(item));
         }
         if self.len() >= self.capacity {
             return Err(TryPutError::Full(item));
         }
-        self.deliver_new(item, wakers);
-        Ok(())
+        Ok(self.deliver_new(item))
     }
 
     fn notify_shutdown(&mut self, wakers: &mut Wakers) {
@@ -161,10 +222,11 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        let mut wakers = Wakers::new();
-        let outcome = self.state.lock().offer(item, &mut wakers);
-        wakers.wake_all();
-        outcome
+        let getter = self.state.lock().offer(item)?;
+        if let Some(getter) = getter {
+            getter.wake();
+        }
+        Ok(())
     }
 
     pub(crate) fn get(&self) -> Get<'_, T> {
@@ -175,17 +237,17 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_get(&self) -> Result<T, TryGetError> {
-        let mut wakers = Wakers::new();
         let mut state = self.state.lock();
-        let item = state.take(&mut wakers);
-        let shut_down = state.shut_down;
+        let Some((item, woken)) = state.take() else {
+            return Err(if state.shut_down {
+                TryGetError::ShutDown
+            } else {
+                TryGetError::Empty
+            });
+        };
         drop(state);
-        wakers.wake_all();
-        match item {
-            Some(item) => Ok(item),
-            None if shut_down => Err(TryGetError::ShutDown),
-            None => Err(TryGetError::Empty),
-        }
+        woken.wake();
+        Ok(item)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -243,6 +305,37 @@ impl<T> Channel<T> {
     pub(crate) fn is_shutdown(&self) -> bool {
         self.state.lock().shut_down
     }
+
+    /// Takes a dropped `put`'s entry out of the line. The item, if still
+    /// there, is dropped after the lock is released.
+    #[inline(never)]
+    fn cancel_put(&self, key: Key) {
+        let _item = match self.state.lock().putters.remove(key) {
+            Removed::Waiting(item) | Removed::Notified(item) => item,
+        };
+    }
+
+    /// Takes a dropped `get`'s entry out of the line, giving back an item it
+    /// was handed.
+    #[inline(never)]
+    fn cancel_get(&self, key: Key) {
+        let mut state = self.state.lock();
+        let Removed::Notified(Some(item)) = state.getters.remove(key) else {
+            return;
+        };
+        let getter = state.deliver_returned(item);
+        drop(state);
+        if let Some(getter) = getter {
+            getter.wake();
+        }
+    }
+
+    /// Takes a dropped `join`'s entry out of the line; every joiner is woken
+    /// together, so there is nothing to pass on.
+    #[inline(never)]
+    fn cancel_join(&self, key: Key) {
+        let _removed = self.state.lock().joiners.remove(key);
+    }
 }
 
 impl<T> fmt::Debug for Channel<T> {
@@ -295,17 +388,16 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), ShutDown<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut wakers = Wakers::new();
         let mut state = self.channel.state.lock();
-        let outcome = match self.stage {
+        let (outcome, getter) = match self.stage {
             Stage::Start => {
                 let item = self
                     .item
                     .take()
                     .expect("the item is held until the first poll");
-                match state.offer(item, &mut wakers) {
-                    Ok(()) => Ok(()),
-                    Err(TryPutError::ShutDown(item)) => Err(ShutDown(item)),
+                match state.offer(item) {
+                    Ok(getter) => (Ok(()), getter),
+                    Err(TryPutError::ShutDown(item)) => (Err(ShutDown(item)), None),
                     Err(TryPutError::Full(item)) => {
                         self.stage = Stage::Waiting(state.putters.push(cx.waker(), Some(item)));
                         return Poll::Pending;
@@ -314,27 +406,26 @@ impl<T> Future for Put<'_, T> {
             }
             Stage::Waiting(key) => match state.putters.poll_take(key, cx.waker()) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => Ok(()),
-                Poll::Ready(Some(item)) => Err(ShutDown(item)),
+                Poll::Ready(None) => (Ok(()), None),
+                Poll::Ready(Some(item)) => (Err(ShutDown(item)), None),
             },
             Stage::Done => Stage::polled_after_completion(),
         };
         drop(state);
         self.stage = Stage::Done;
-        wakers.wake_all();
+        if let Some(getter) = getter {
+            getter.wake();
+        }
         Poll::Ready(outcome)
     }
 }
 
 impl<T> Drop for Put<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        let Stage::Waiting(key) = self.stage else {
-            return;
-        };
-        // The item (if still here) is dropped after the lock is released.
-        let _item = match self.channel.state.lock().putters.remove(key) {
-            Removed::Waiting(item) | Removed::Notified(item) => item,
-        };
+        if let Stage::Waiting(key) = self.stage {
+            self.channel.cancel_put(key);
+        }
     }
 }
 
@@ -376,11 +467,10 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, ShutDown>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut wakers = Wakers::new();
         let mut state = self.channel.state.lock();
-        let item = match self.stage {
-            Stage::Start => match state.take(&mut wakers) {
-                Some(item) => Some(item),
+        let taken = match self.stage {
+            Stage::Start => match state.take() {
+                Some(taken) => Some(taken),
                 None if state.shut_down => None,
                 None => {
                     self.stage = Stage::Waiting(state.getters.push(cx.waker(), None));
@@ -392,35 +482,31 @@ impl<T> Future for Get<'_, T> {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Some(item)) => {
                         state.handed -= 1;
-                        state.admit_putters(&mut wakers);
-                        Some(item)
+                        Some((item, state.admit_putter()))
                     }
                     // Woken by `shutdown`: items may have been given back
                     // since; otherwise the queue is shut down and empty.
-                    Poll::Ready(None) => state.take(&mut wakers),
+                    Poll::Ready(None) => state.take(),
                 }
             }
             Stage::Done => Stage::polled_after_completion(),
         };
         drop(state);
         self.stage = Stage::Done;
-        wakers.wake_all();
-        Poll::Ready(item.ok_or(ShutDown(())))
+        let Some((item, woken)) = taken else {
+            return Poll::Ready(Err(ShutDown(())));
+        };
+        woken.wake();
+        Poll::Ready(Ok(item))
     }
 }
 
 impl<T> Drop for Get<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        let Stage::Waiting(key) = self.stage else {
-            return;
-        };
-        let mut wakers = Wakers::new();
-        let mut state = self.channel.state.lock();
-        if let Removed::Notified(Some(item)) = state.getters.remove(key) {
-            state.deliver_returned(item, &mut wakers);
+        if let Stage::Waiting(key) = self.stage {
+            self.channel.cancel_get(key);
         }
-        drop(state);
-        wakers.wake_all();
     }
 }
 
@@ -483,10 +569,10 @@ impl<T> Future for Join<'_, T> {
 }
 
 impl<T> Drop for Join<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if let Stage::Waiting(key) = self.stage {
-            // Every joiner is woken together: nothing to pass on.
-            let _removed = self.channel.state.lock().joiners.remove(key);
+            self.channel.cancel_join(key);
         }
     }
 }

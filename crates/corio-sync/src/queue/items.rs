@@ -33,6 +33,7 @@ impl<T> Items<T> {
         })
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
             Items::Fifo(items) | Items::Lifo(items) => items.len(),
@@ -40,6 +41,7 @@ impl<T> Items<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, item: T) {
         match self {
             Items::Fifo(items) | Items::Lifo(items) => items.push_back(item),
@@ -57,6 +59,7 @@ impl<T> Items<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
             Items::Fifo(items) => items.pop_front(),
