@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use corio_core::{Task, TaskMeta};
+use corio_core::{Task, TaskMeta, TaskRef};
 
 use crate::event_loop::Local;
 use crate::info::TaskInfo;
@@ -151,6 +151,47 @@ where
         Some(local) => local.spawn_send(future, meta),
         None => crate::multi_thread::spawn_in_current(future, meta)
             .unwrap_or_else(|_| no_runtime("corio::spawn")),
+    })
+}
+
+/// Spawns a `Send` task on whatever runtime is current (the loop, or the
+/// multi-thread runtime), and also returns a reference to it, for an owner
+/// that may cancel it later (a `TaskGroup`); panics naming `what` outside
+/// any runtime.
+#[track_caller]
+pub(crate) fn spawn_send_with_ref<F>(
+    what: &str,
+    future: F,
+    meta: TaskMeta,
+) -> (Task<F::Output>, TaskRef)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_local(|local| match local {
+        Some(local) => local.spawn_send_with_ref(future, meta),
+        None => crate::multi_thread::spawn_with_ref_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime(what)),
+    })
+}
+
+/// Spawns a task that need not be `Send` on the current thread (the loop, or
+/// pinned to the current worker), and also returns a reference to it; see
+/// [`spawn_send_with_ref`].
+#[track_caller]
+pub(crate) fn spawn_local_with_ref<F>(
+    what: &str,
+    future: F,
+    meta: TaskMeta,
+) -> (Task<F::Output>, TaskRef)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_local(|local| match local {
+        Some(local) => local.spawn_local_with_ref(future, meta),
+        None => crate::multi_thread::spawn_local_with_ref_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime(what)),
     })
 }
 

@@ -54,7 +54,7 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use corio_core::{coop, Driver, Runnable, Task, TaskMeta};
+use corio_core::{coop, Driver, Runnable, Task, TaskMeta, TaskRef};
 use corio_timer::{Clock, Timers};
 use crossbeam_queue::SegQueue;
 
@@ -191,9 +191,50 @@ where
     })
 }
 
+/// Like [`spawn_in_current`], and also returns a reference to the task, for
+/// an owner that may cancel it later (a `TaskGroup`).
+pub(crate) fn spawn_with_ref_in_current<F>(
+    future: F,
+    meta: TaskMeta,
+) -> Result<(Task<F::Output>, TaskRef), F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_current(|context| match context {
+        Some(context) => Ok(context.shared.spawn_then(future, meta, Runnable::task_ref)),
+        None => Err(future),
+    })
+}
+
 /// Spawns a pinned task on the current worker; panics on a `block_on`
 /// thread; gives the future back outside any multi-thread runtime.
 pub(crate) fn spawn_local_in_current<F>(future: F, meta: TaskMeta) -> Result<Task<F::Output>, F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_then_in_current(future, meta, |_| ()).map(|(task, ())| task)
+}
+
+/// Like [`spawn_local_in_current`], and also returns a reference to the
+/// task, for an owner that may cancel it later (a `TaskGroup`).
+pub(crate) fn spawn_local_with_ref_in_current<F>(
+    future: F,
+    meta: TaskMeta,
+) -> Result<(Task<F::Output>, TaskRef), F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_then_in_current(future, meta, Runnable::task_ref)
+}
+
+fn spawn_local_then_in_current<F, R>(
+    future: F,
+    meta: TaskMeta,
+    then: impl FnOnce(&Runnable) -> R,
+) -> Result<(Task<F::Output>, R), F>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -202,7 +243,7 @@ where
         Some(Context {
             worker: Some(worker),
             shared,
-        }) => Ok(worker.spawn_local(shared, future, meta)),
+        }) => Ok(worker.spawn_local(shared, future, meta, then)),
         Some(Context { worker: None, .. }) => panic!(
             "corio::spawn_local was called in the future of a multi-thread runtime's \
              block_on, which runs on the calling thread, not on a worker: spawn a task \
@@ -244,18 +285,34 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_then(future, meta, |_| ()).0
+    }
+
+    /// Makes a `Send` task of this runtime, calling `then` with its
+    /// runnable before it is scheduled.
+    fn spawn_then<F, R>(
+        self: &Arc<Self>,
+        future: F,
+        meta: TaskMeta,
+        then: impl FnOnce(&Runnable) -> R,
+    ) -> (Task<F::Output>, R)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let shared = self.clone();
         let (runnable, task) =
             corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
+        let extra = then(&runnable);
         if self.closed.load(Ordering::Acquire) {
             // The runtime has shut down: the task resolves as cancelled.
             drop(runnable);
-            return task;
+            return (task, extra);
         }
         let shard = worker::current_index(self).unwrap_or(self.outside_shard());
         self.registry.insert(shard, &runnable, Pinning::Free);
         self.schedule(runnable);
-        task
+        (task, extra)
     }
 
     /// The schedule hook of every `Send` task: the current worker's local

@@ -159,13 +159,15 @@ impl Worker {
         self.current_task.get()
     }
 
-    /// Spawns a task pinned to this worker.
-    pub(crate) fn spawn_local<F>(
+    /// Spawns a task pinned to this worker, calling `then` with its
+    /// runnable before it is queued.
+    pub(crate) fn spawn_local<F, R>(
         &self,
         shared: &Arc<Shared>,
         future: F,
         meta: TaskMeta,
-    ) -> Task<F::Output>
+        then: impl FnOnce(&Runnable) -> R,
+    ) -> (Task<F::Output>, R)
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -193,8 +195,9 @@ impl Worker {
         };
         shared.registry.insert(index, &runnable, Pinning::Pinned);
         self.pinned_live.set(self.pinned_live.get() + 1);
+        let extra = then(&runnable);
         self.pinned.borrow_mut().push_back(runnable);
-        task
+        (task, extra)
     }
 
     fn run(&self, shared: &Arc<Shared>) {
