@@ -104,10 +104,19 @@ impl Drop for EnterGuard {
     }
 }
 
+/// Calls `f` with the current event loop; panics naming `what` when there
+/// is none: with a message that says the function needs the event loop on a
+/// multi-thread runtime, and that it needs a runtime outside any.
 #[track_caller]
 pub(crate) fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
     with_local(|local| match local {
         Some(local) => f(local),
+        None if crate::multi_thread::with_current(|context| context.is_some()) => panic!(
+            "{what} needs the event loop (a current-thread runtime: corio::run, \
+             EventLoop or Runtime::builder().current_thread()), and this is a \
+             multi-thread runtime: spawn a task instead (corio::spawn, or \
+             corio::spawn_local to stay on this worker)"
+        ),
         None => no_runtime(what),
     })
 }
@@ -249,7 +258,9 @@ where
 ///
 /// # Panics
 ///
-/// Panics when called outside a corio runtime.
+/// Panics when called outside a corio runtime, and on a multi-thread
+/// runtime (a worker or its `block_on` thread), which has no event loop to
+/// queue the callback on: the message says to spawn a task instead.
 ///
 /// # Examples
 ///

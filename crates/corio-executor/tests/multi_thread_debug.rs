@@ -1,7 +1,8 @@
 //! Debug mode and task introspection on the multi-thread runtime: slow polls
 //! of tasks on workers are reported on standard error (checked by running
 //! this test binary again as a child process and reading its standard
-//! error), and `current_task` / `all_tasks` see the tasks of every worker.
+//! error), `current_task` / `all_tasks` see the tasks of every worker, and
+//! `call_soon`, which needs the event loop, panics there saying so.
 
 use std::collections::HashSet;
 use std::process::Command;
@@ -160,4 +161,49 @@ fn all_tasks_lists_the_tasks_of_every_worker_and_pinned_ones() {
         "{after:?}"
     );
     assert!(after.contains("pinned"), "{after:?}");
+}
+
+/// The message of a panic payload.
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|message| message.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn call_soon_on_a_worker_panics_saying_it_needs_the_event_loop() {
+    let runtime = Runtime::builder()
+        .multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let on_worker = runtime.block_on(runtime.spawn(async {
+        corio_executor::call_soon(|| {});
+    }));
+    let on_worker = message(&*on_worker.unwrap_err().into_panic());
+    let on_block_on = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            corio_executor::call_soon(|| {});
+        })
+    }));
+    let on_block_on = message(&*on_block_on.unwrap_err());
+    for message in [on_worker, on_block_on] {
+        assert!(
+            message.contains("corio::call_soon needs the event loop")
+                && message.contains("multi-thread runtime")
+                && message.contains("spawn a task instead"),
+            "{message}"
+        );
+    }
+    // Outside any runtime the message says a runtime is needed.
+    let outside = std::panic::catch_unwind(|| {
+        corio_executor::call_soon(|| {});
+    });
+    let outside = message(&*outside.unwrap_err());
+    assert!(
+        outside.contains("must be called from inside a corio runtime"),
+        "{outside}"
+    );
 }
