@@ -95,7 +95,9 @@ use crate::context::{spawn_local_with_ref, spawn_send_with_ref};
 ///   another worker when the failure happens finishes that poll, then is
 ///   dropped; a child's future is dropped before its `Task` stores the
 ///   value, so right after `join` returns a child's `Task` may still be a
-///   moment away from [`is_done`](Task::is_done) (awaiting it waits).
+///   moment away from [`is_done`](Task::is_done) (awaiting it waits). A
+///   child spawned at the very moment a sibling fails may run one poll
+///   before its spawner registers (and so cancels) it.
 ///
 /// Children spawn siblings through a [`TaskGroupHandle`] (from
 /// [`handle`](TaskGroup::handle)), asyncio's `tg.create_task` from inside a
@@ -658,6 +660,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = self.project();
+        if this.membership.slot.is_none() {
+            // Spawned into a group that was no longer open: its spawner
+            // cancels it right after spawning; on the multi-thread runtime
+            // another worker may poll it first, and its body must not run.
+            return Poll::Pending;
+        }
         let future = this.future;
         let failure = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
