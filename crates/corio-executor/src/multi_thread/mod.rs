@@ -18,11 +18,13 @@
 //!
 //! # Where a task goes
 //!
-//! A `Send` task spawned or woken on a worker goes to the back of that
-//! worker's local queue (half of a full queue moves to the injection queue);
+//! A `Send` task spawned on a worker goes to the back of that worker's local
+//! queue (half of a full queue moves to the injection queue); one woken there
+//! by the running task goes to the worker's LIFO slot, run next (at most 3
+//! in a row, see `worker.rs`), and one woken there otherwise to the back;
 //! spawned or woken anywhere else (a foreign thread, the `block_on` thread),
-//! it goes to the injection queue (crossbeam's `SegQueue`). After either
-//! push, the pusher runs the idle protocol's "new work" step, which wakes at
+//! it goes to the injection queue (crossbeam's `SegQueue`). After a push
+//! onto a queue (not into the LIFO slot), the pusher runs the idle protocol's "new work" step, which wakes at
 //! most one parked worker. A `spawn_local` task is pinned to its worker: its
 //! schedule hook pushes to that worker's own queue when it runs there, and
 //! otherwise to the worker's inbox, then unparks that worker specifically.
@@ -345,14 +347,17 @@ impl Shared {
             return (task, extra);
         };
         self.registry.insert(shard, &runnable, Pinning::Free);
-        self.schedule(runnable);
+        // A new task goes to the back of the queue, never to the LIFO slot.
+        if let Err(runnable) = worker::push_local(self, runnable) {
+            self.push_injector(runnable);
+        }
         (task, extra)
     }
 
     /// The schedule hook of every `Send` task: the current worker's local
     /// queue on a worker of this runtime, the injection queue elsewhere.
     fn schedule(self: &Arc<Self>, runnable: Runnable) {
-        if let Err(runnable) = worker::push_local(self, runnable) {
+        if let Err(runnable) = worker::wake_local(self, runnable) {
             self.push_injector(runnable);
         }
     }
