@@ -188,3 +188,7 @@ impl Runtime for CorioMt {
         Corio::gather(futures)
     }
 }
+
+// The multi-thread runtime's sockets are the event loop's (one reactor,
+// shared by the workers).
+crate::runtime::net_via!(CorioMt => Corio);

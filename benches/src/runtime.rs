@@ -366,3 +366,49 @@ impl NetRuntime for Smol {
         stream.write_all(buf)
     }
 }
+
+/// Implements [`NetRuntime`] for a multi-thread runtime `$mt` with the
+/// sockets of its current-thread sibling `$single` (one reactor either way).
+macro_rules! net_via {
+    ($mt:ty => $single:ty) => {
+        impl NetRuntime for $mt {
+            type Listener = <$single as NetRuntime>::Listener;
+            type Stream = <$single as NetRuntime>::Stream;
+
+            fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send {
+                <$single>::bind(addr)
+            }
+
+            fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+                <$single>::local_addr(listener)
+            }
+
+            fn accept(
+                listener: &Self::Listener,
+            ) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_ {
+                <$single>::accept(listener)
+            }
+
+            fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
+                <$single>::connect(addr)
+            }
+
+            fn read_exact<'a>(
+                stream: &'a mut Self::Stream,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                <$single>::read_exact(stream, buf)
+            }
+
+            fn write_all<'a>(
+                stream: &'a mut Self::Stream,
+                buf: &'a [u8],
+            ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                <$single>::write_all(stream, buf)
+            }
+        }
+    };
+}
+pub(crate) use net_via;
+
+net_via!(TokioMt => Tokio);

@@ -312,6 +312,25 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         on_both_multi_thread!(workloads::ping_pong(mt_pairs, trips)),
     ));
 
+    all.push(multi_thread(
+        "mt_chain",
+        format!("chain of {} spawn (multi-thread)", count(length)),
+        on_both_multi_thread!(workloads::chain_spawn(length)),
+    ));
+
+    let mut runners = on_both_multi_thread!(workloads::tcp_echo(connections, round_trips));
+    if let Some(why) = crate::corio_rt::missing_net() {
+        runners[0] = Runner::unavailable("corio-mt", why);
+    }
+    all.push(multi_thread(
+        "mt_tcp_echo",
+        format!(
+            "TCP echo {connections} conns x {} x 64 B (multi-thread)",
+            count(round_trips)
+        ),
+        runners,
+    ));
+
     let pending = config.size(100_000);
     let probe =
         |name: &'static str| Runner::ready(name, move || memory::run_in_child(name, pending));

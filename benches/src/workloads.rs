@@ -189,16 +189,40 @@ pub async fn mutex<R: OwnMutex>(tasks: u64, rounds: u64) -> Outcome {
     Ok(sample)
 }
 
-/// One link of the chain: spawns the next link (with `spawn_local`), or, as
-/// the last one, reports how many links ran.
-struct Link<R> {
+/// How a chain's links spawn the next one.
+trait LinkSpawn<R>: Sized + 'static {
+    fn spawn_link(link: Link<R, Self>);
+}
+
+/// With `spawn_local` (the `chain` row).
+struct ViaSpawnLocal;
+
+/// With `spawn` (the `mt_chain` row: on a multi-thread runtime
+/// `spawn_local` pins every link to one worker).
+struct ViaSpawn;
+
+impl<R: LocalRuntime> LinkSpawn<R> for ViaSpawnLocal {
+    fn spawn_link(link: Link<R, Self>) {
+        R::spawn_local_detached(link);
+    }
+}
+
+impl<R: Runtime> LinkSpawn<R> for ViaSpawn {
+    fn spawn_link(link: Link<R, Self>) {
+        R::spawn_detached(link);
+    }
+}
+
+/// One link of the chain: spawns the next link (as `S` says), or, as the
+/// last one, reports how many links ran.
+struct Link<R, S> {
     remaining: u64,
     visited: u64,
     done: Option<async_channel::Sender<u64>>,
-    runtime: std::marker::PhantomData<fn() -> R>,
+    runtime: std::marker::PhantomData<fn() -> (R, S)>,
 }
 
-impl<R: LocalRuntime> Future for Link<R> {
+impl<R, S: LinkSpawn<R>> Future for Link<R, S> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
@@ -208,7 +232,7 @@ impl<R: LocalRuntime> Future for Link<R> {
             // The receiver may be gone only if the workload already failed.
             let _ = done.try_send(visited);
         } else {
-            R::spawn_local_detached(Link::<R> {
+            S::spawn_link(Link {
                 remaining: self.remaining - 1,
                 visited,
                 done: Some(done),
@@ -221,9 +245,18 @@ impl<R: LocalRuntime> Future for Link<R> {
 
 /// A chain of `length` tasks, each spawning the next with `spawn_local`.
 pub async fn chain<R: LocalRuntime>(length: u64) -> Outcome {
+    chain_via::<R, ViaSpawnLocal>(length).await
+}
+
+/// A chain of `length` tasks, each spawning the next with `spawn`.
+pub async fn chain_spawn<R: Runtime>(length: u64) -> Outcome {
+    chain_via::<R, ViaSpawn>(length).await
+}
+
+async fn chain_via<R, S: LinkSpawn<R>>(length: u64) -> Outcome {
     let started = Instant::now();
     let (done, finished) = async_channel::bounded(1);
-    R::spawn_local_detached(Link::<R> {
+    S::spawn_link(Link {
         remaining: length.saturating_sub(1),
         visited: 0,
         done: Some(done),

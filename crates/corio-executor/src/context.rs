@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use corio_core::{Task, TaskMeta};
+use corio_core::{Task, TaskMeta, TaskRef};
 
 use crate::event_loop::Local;
 use crate::info::TaskInfo;
@@ -104,10 +104,19 @@ impl Drop for EnterGuard {
     }
 }
 
+/// Calls `f` with the current event loop; panics naming `what` when there
+/// is none: with a message that says the function needs the event loop on a
+/// multi-thread runtime, and that it needs a runtime outside any.
 #[track_caller]
 pub(crate) fn expect_loop<R>(what: &str, f: impl FnOnce(&Local) -> R) -> R {
     with_local(|local| match local {
         Some(local) => f(local),
+        None if crate::multi_thread::with_current(|context| context.is_some()) => panic!(
+            "{what} needs the event loop (a current-thread runtime: corio::run, \
+             EventLoop or Runtime::builder().current_thread()), and this is a \
+             multi-thread runtime: spawn a task instead (corio::spawn, or \
+             corio::spawn_local to stay on this worker)"
+        ),
         None => no_runtime(what),
     })
 }
@@ -151,6 +160,47 @@ where
         Some(local) => local.spawn_send(future, meta),
         None => crate::multi_thread::spawn_in_current(future, meta)
             .unwrap_or_else(|_| no_runtime("corio::spawn")),
+    })
+}
+
+/// Spawns a `Send` task on whatever runtime is current (the loop, or the
+/// multi-thread runtime), and also returns a reference to it, for an owner
+/// that may cancel it later (a `TaskGroup`); panics naming `what` outside
+/// any runtime.
+#[track_caller]
+pub(crate) fn spawn_send_with_ref<F>(
+    what: &str,
+    future: F,
+    meta: TaskMeta,
+) -> (Task<F::Output>, TaskRef)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_local(|local| match local {
+        Some(local) => local.spawn_send_with_ref(future, meta),
+        None => crate::multi_thread::spawn_with_ref_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime(what)),
+    })
+}
+
+/// Spawns a task that need not be `Send` on the current thread (the loop, or
+/// pinned to the current worker), and also returns a reference to it; see
+/// [`spawn_send_with_ref`].
+#[track_caller]
+pub(crate) fn spawn_local_with_ref<F>(
+    what: &str,
+    future: F,
+    meta: TaskMeta,
+) -> (Task<F::Output>, TaskRef)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_local(|local| match local {
+        Some(local) => local.spawn_local_with_ref(future, meta),
+        None => crate::multi_thread::spawn_local_with_ref_in_current(future, meta)
+            .unwrap_or_else(|_| no_runtime(what)),
     })
 }
 
@@ -208,7 +258,9 @@ where
 ///
 /// # Panics
 ///
-/// Panics when called outside a corio runtime.
+/// Panics when called outside a corio runtime, and on a multi-thread
+/// runtime (a worker or its `block_on` thread), which has no event loop to
+/// queue the callback on: the message says to spawn a task instead.
 ///
 /// # Examples
 ///

@@ -14,11 +14,18 @@
 //!   the group is open, a slot of `children` is reserved for the child. The
 //!   child's future is wrapped in a [`Child`] that carries its
 //!   [`Membership`] (the group and the slot) and is spawned on the current
-//!   loop, which hands back the `Task` and a `TaskRef`; the `TaskRef` fills
-//!   the reserved slot. If the group closed in between (or was closed from
-//!   the start), the `TaskRef` is cancelled at once instead: the task was
-//!   only queued, so its body never runs. A child cannot be polled between
-//!   the two steps: the loop polls a new task only after its spawner yields.
+//!   runtime (the event loop, or the multi-thread runtime: on any worker for
+//!   `spawn`, pinned to the current worker for `spawn_local`), which hands
+//!   back the `Task` and a `TaskRef`; the `TaskRef` fills the reserved slot.
+//!   If the group closed in between (or was closed from the start), the
+//!   `TaskRef` is cancelled at once instead. On the event loop a child is
+//!   never polled between the two steps (the loop polls a new task only
+//!   after its spawner yields), so its body never runs; on the multi-thread
+//!   runtime another worker may poll it at once, so a child may also fail
+//!   or finish before it is adopted: its failure cancels what is registered
+//!   and closes the group (so `adopt` cancels it too), and a finished child
+//!   marks its reserved slot `Finished`, which `adopt` then frees (a slot is
+//!   never reused while its child's spawner still holds it).
 //! - **Failure** (`Child::poll`): the first child whose future returns `Err`
 //!   or panics (the panic is caught in the wrapper) moves the group to
 //!   `Failed` with that failure, takes every `TaskRef` out of `children`, and
@@ -57,7 +64,7 @@ use std::task::{Context, Poll, Waker};
 
 use corio_core::{Task, TaskMeta, TaskRef};
 
-use crate::context::expect_loop;
+use crate::context::{spawn_local_with_ref, spawn_send_with_ref};
 
 /// A group of tasks that succeed or fail together (asyncio's `TaskGroup`).
 ///
@@ -83,6 +90,14 @@ use crate::context::expect_loop;
 ///   never runs.
 /// - Cancelling one child through its `Task` is not a failure: its siblings
 ///   go on.
+/// - On the multi-thread runtime children run on any worker (`spawn_local`
+///   pins them to the spawner's worker). A sibling in the middle of a poll on
+///   another worker when the failure happens finishes that poll, then is
+///   dropped; a child's future is dropped before its `Task` stores the
+///   value, so right after `join` returns a child's `Task` may still be a
+///   moment away from [`is_done`](Task::is_done) (awaiting it waits). A
+///   child spawned at the very moment a sibling fails may run one poll
+///   before its spawner registers (and so cancels) it.
 ///
 /// Children spawn siblings through a [`TaskGroupHandle`] (from
 /// [`handle`](TaskGroup::handle)), asyncio's `tg.create_task` from inside a
@@ -165,13 +180,37 @@ struct State<E> {
     phase: Phase<E>,
     /// Children whose future has not been dropped yet.
     live: usize,
-    /// The children's task references, by slot (`None`: reserved for a child
-    /// being spawned, or free). Empty once the group is no longer open.
-    children: Vec<Option<TaskRef>>,
+    /// The children, by slot. Empty once the group is no longer open.
+    children: Vec<Slot>,
     /// The free slots of `children`.
     free: Vec<usize>,
     /// The waker of the task awaiting `join`.
     joiner: Option<Waker>,
+}
+
+/// One slot of `children`.
+enum Slot {
+    /// Free, listed in `free`.
+    Vacant,
+    /// Reserved for a child being spawned, whose task is not adopted yet.
+    Reserved,
+    /// A registered child.
+    Child(TaskRef),
+    /// A child that finished before it was adopted (on the multi-thread
+    /// runtime another worker may run it at once): `adopt` frees the slot.
+    Finished,
+}
+
+impl Slot {
+    fn take_child(&mut self) -> Option<TaskRef> {
+        match mem::replace(self, Slot::Vacant) {
+            Slot::Child(task_ref) => Some(task_ref),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 enum Phase<E> {
@@ -193,15 +232,17 @@ enum Failure<E> {
 /// dropped after the lock is released.
 #[must_use = "the children must be cancelled"]
 struct Cancellation<E> {
-    children: Vec<Option<TaskRef>>,
+    children: Vec<Slot>,
     dropped_failure: Option<Failure<E>>,
 }
 
 impl<E> Cancellation<E> {
     /// Cancels every child taken out of the group, then drops what was taken.
     fn run(self) {
-        for child in self.children.iter().flatten() {
-            child.cancel();
+        for slot in &self.children {
+            if let Slot::Child(child) = slot {
+                child.cancel();
+            }
         }
         drop(self.dropped_failure);
     }
@@ -378,9 +419,7 @@ impl<E> TaskGroupHandle<E> {
         E: Send + 'static,
     {
         self.spawn_with(future, |child, meta| {
-            expect_loop("TaskGroup::spawn", |local| {
-                local.spawn_send_with_ref(child, meta)
-            })
+            spawn_send_with_ref("TaskGroup::spawn", child, meta)
         })
     }
 
@@ -419,9 +458,7 @@ impl<E> TaskGroupHandle<E> {
         E: 'static,
     {
         self.spawn_with(future, |child, meta| {
-            expect_loop("TaskGroup::spawn_local", |local| {
-                local.spawn_local_with_ref(child, meta)
-            })
+            spawn_local_with_ref("TaskGroup::spawn_local", child, meta)
         })
     }
 
@@ -512,23 +549,35 @@ impl<E> State<E> {
             return None;
         }
         match self.free.pop() {
-            Some(slot) => Some(slot),
+            Some(slot) => {
+                self.children[slot] = Slot::Reserved;
+                Some(slot)
+            }
             None => {
-                self.children.push(None);
+                self.children.push(Slot::Reserved);
                 Some(self.children.len() - 1)
             }
         }
     }
 
     /// Fills `slot` with the child's task; gives the task back when the
-    /// group is no longer open, to be cancelled.
+    /// group is no longer open (to be cancelled) or the child has already
+    /// finished (cancelling it then does nothing).
     fn adopt(&mut self, slot: Option<usize>, task_ref: TaskRef) -> Option<TaskRef> {
-        match slot.and_then(|slot| self.children.get_mut(slot)) {
-            Some(entry) => {
-                *entry = Some(task_ref);
+        let Some(index) = slot else {
+            return Some(task_ref);
+        };
+        match self.children.get_mut(index) {
+            Some(entry @ Slot::Reserved) => {
+                *entry = Slot::Child(task_ref);
                 None
             }
-            None => Some(task_ref),
+            Some(entry @ Slot::Finished) => {
+                *entry = Slot::Vacant;
+                self.free.push(index);
+                Some(task_ref)
+            }
+            _ => Some(task_ref),
         }
     }
 
@@ -566,12 +615,18 @@ impl<E> State<E> {
     /// and, when it was the last child, the joiner to wake.
     fn leave(&mut self, slot: Option<usize>) -> (Option<TaskRef>, Option<Waker>) {
         self.live -= 1;
-        let task_ref = match slot.and_then(|slot| self.children.get_mut(slot)) {
-            Some(entry) => entry.take(),
-            None => None,
-        };
-        if let (Some(slot), Phase::Open) = (slot, &self.phase) {
-            self.free.push(slot);
+        let mut task_ref = None;
+        if let Some(index) = slot {
+            match self.children.get_mut(index) {
+                // Not adopted yet: `adopt` frees the slot.
+                Some(entry @ Slot::Reserved) => *entry = Slot::Finished,
+                Some(entry) => {
+                    task_ref = entry.take_child();
+                    self.free.push(index);
+                }
+                // The group is no longer open.
+                None => {}
+            }
         }
         let joiner = match self.live {
             0 => self.joiner.take(),
@@ -605,6 +660,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = self.project();
+        if this.membership.slot.is_none() {
+            // Spawned into a group that was no longer open: its spawner
+            // cancels it right after spawning; on the multi-thread runtime
+            // another worker may poll it first, and its body must not run.
+            return Poll::Pending;
+        }
         let future = this.future;
         let failure = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
@@ -649,12 +710,18 @@ mod tests {
         let mut state = group.handle.lock();
         assert_eq!(state.enrol(), Some(0));
         assert_eq!(state.enrol(), Some(1));
+        // Slot 0's child finished before it was adopted: the slot is freed
+        // only once its spawner adopts it.
         let (task_ref, joiner) = state.leave(Some(0));
         assert!(task_ref.is_none() && joiner.is_none());
+        assert_eq!(state.enrol(), Some(2));
+        let (runnable, _task) =
+            corio_core::spawn(async {}, drop, TaskMeta::new(Location::caller()));
+        assert!(state.adopt(Some(0), runnable.task_ref()).is_some());
         assert_eq!(state.enrol(), Some(0));
         let cancellation = state.close();
-        assert_eq!(cancellation.children.len(), 2);
+        assert_eq!(cancellation.children.len(), 3);
         assert_eq!(state.enrol(), None);
-        assert_eq!(state.live, 3);
+        assert_eq!(state.live, 4);
     }
 }

@@ -18,11 +18,13 @@
 //!
 //! # Where a task goes
 //!
-//! A `Send` task spawned or woken on a worker goes to the back of that
-//! worker's local queue (half of a full queue moves to the injection queue);
+//! A `Send` task spawned on a worker goes to the back of that worker's local
+//! queue (half of a full queue moves to the injection queue); one woken there
+//! by the running task goes to the worker's LIFO slot, run next (at most 3
+//! in a row, see `worker.rs`), and one woken there otherwise to the back;
 //! spawned or woken anywhere else (a foreign thread, the `block_on` thread),
-//! it goes to the injection queue (crossbeam's `SegQueue`). After either
-//! push, the pusher runs the idle protocol's "new work" step, which wakes at
+//! it goes to the injection queue (crossbeam's `SegQueue`). After a push
+//! onto a queue (not into the LIFO slot), the pusher runs the idle protocol's "new work" step, which wakes at
 //! most one parked worker. A `spawn_local` task is pinned to its worker: its
 //! schedule hook pushes to that worker's own queue when it runs there, and
 //! otherwise to the worker's inbox, then unparks that worker specifically.
@@ -37,6 +39,20 @@
 //! (only `Send` tasks) and runs their cancellations from the injection queue
 //! until the registry is empty. Each future is dropped exactly once: the
 //! task core guarantees it, whichever of these steps gets there first.
+//!
+//! Spawns and wakes from other threads race with all this. Once `shutdown`
+//! is set, a spawn drops its runnable at once (which cancels the task and
+//! drops its future on the spawner's thread). Before its final drain the
+//! dropping thread sets `closed`, after which a push onto the injection
+//! queue drops its runnable instead. Each flag is paired with the
+//! `in_flight` count (`Shared::enter_unless`): a spawn or push counts itself
+//! and then reads the flag, shutdown sets the flag and then waits for the
+//! count to reach zero, all `SeqCst`, so a spawn that missed `shutdown` has
+//! registered and queued its task before the final rounds look, and a push
+//! that missed `closed` is in the queue before the final drain. The final
+//! drain then empties the injection queue and the registry (cancelling what
+//! `Send` tasks are left), so no runnable or task reference is left inside
+//! the shared state to keep it alive.
 
 mod idle;
 mod park;
@@ -54,7 +70,7 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use corio_core::{coop, Driver, Runnable, Task, TaskMeta};
+use corio_core::{coop, Driver, Runnable, Task, TaskMeta, TaskRef};
 use corio_timer::{Clock, Timers};
 use crossbeam_queue::SegQueue;
 
@@ -80,7 +96,7 @@ pub(crate) mod sync {
 
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The settings of a multi-thread runtime, resolved by the `Builder`.
 pub(crate) struct Config {
@@ -102,8 +118,15 @@ pub(crate) struct Shared {
     driver: Option<std::sync::Mutex<Box<dyn Driver + Send>>>,
     io_context: Option<std::sync::Arc<dyn Any + Send + Sync>>,
     slow_poll: Option<Duration>,
+    /// Set when the runtime starts shutting down: spawns are cancelled at
+    /// once from then on.
     shutdown: AtomicBool,
+    /// Set when the dropping thread's final drain starts: what reaches the
+    /// injection queue from then on is dropped (cancelled) instead.
     closed: AtomicBool,
+    /// Spawns and injection-queue pushes under way that saw neither flag;
+    /// shutdown waits for them (see "Shutdown" in the module docs).
+    in_flight: AtomicUsize,
 }
 
 /// What other threads see of one worker.
@@ -191,9 +214,50 @@ where
     })
 }
 
+/// Like [`spawn_in_current`], and also returns a reference to the task, for
+/// an owner that may cancel it later (a `TaskGroup`).
+pub(crate) fn spawn_with_ref_in_current<F>(
+    future: F,
+    meta: TaskMeta,
+) -> Result<(Task<F::Output>, TaskRef), F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_current(|context| match context {
+        Some(context) => Ok(context.shared.spawn_then(future, meta, Runnable::task_ref)),
+        None => Err(future),
+    })
+}
+
 /// Spawns a pinned task on the current worker; panics on a `block_on`
 /// thread; gives the future back outside any multi-thread runtime.
 pub(crate) fn spawn_local_in_current<F>(future: F, meta: TaskMeta) -> Result<Task<F::Output>, F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_then_in_current(future, meta, |_| ()).map(|(task, ())| task)
+}
+
+/// Like [`spawn_local_in_current`], and also returns a reference to the
+/// task, for an owner that may cancel it later (a `TaskGroup`).
+pub(crate) fn spawn_local_with_ref_in_current<F>(
+    future: F,
+    meta: TaskMeta,
+) -> Result<(Task<F::Output>, TaskRef), F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_local_then_in_current(future, meta, Runnable::task_ref)
+}
+
+fn spawn_local_then_in_current<F, R>(
+    future: F,
+    meta: TaskMeta,
+    then: impl FnOnce(&Runnable) -> R,
+) -> Result<(Task<F::Output>, R), F>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -202,7 +266,7 @@ where
         Some(Context {
             worker: Some(worker),
             shared,
-        }) => Ok(worker.spawn_local(shared, future, meta)),
+        }) => Ok(worker.spawn_local(shared, future, meta, then)),
         Some(Context { worker: None, .. }) => panic!(
             "corio::spawn_local was called in the future of a multi-thread runtime's \
              block_on, which runs on the calling thread, not on a worker: spawn a task \
@@ -244,31 +308,90 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_then(future, meta, |_| ()).0
+    }
+
+    /// Makes a `Send` task of this runtime, calling `then` with its
+    /// runnable before it is scheduled.
+    fn spawn_then<F, R>(
+        self: &Arc<Self>,
+        future: F,
+        meta: TaskMeta,
+        then: impl FnOnce(&Runnable) -> R,
+    ) -> (Task<F::Output>, R)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let shared = self.clone();
         let (runnable, task) =
             corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
-        if self.closed.load(Ordering::Acquire) {
-            // The runtime has shut down: the task resolves as cancelled.
+        let extra = then(&runnable);
+        // On a worker, the join of the worker threads orders this spawn
+        // before the dropping thread's final rounds; from any other thread
+        // it is counted in flight (see "Shutdown" in the module docs).
+        let (shard, in_flight) = match worker::current_index(self) {
+            Some(index) => {
+                let open = !self.shutdown.load(Ordering::Acquire);
+                (index, open.then_some(None))
+            }
+            None => (
+                self.outside_shard(),
+                self.enter_unless(&self.shutdown).map(Some),
+            ),
+        };
+        let Some(_in_flight) = in_flight else {
+            // The runtime is shutting down: dropping the runnable cancels the
+            // task (its future is dropped here) and it resolves as cancelled.
             drop(runnable);
-            return task;
-        }
-        let shard = worker::current_index(self).unwrap_or(self.outside_shard());
+            return (task, extra);
+        };
         self.registry.insert(shard, &runnable, Pinning::Free);
-        self.schedule(runnable);
-        task
+        // A new task goes to the back of the queue, never to the LIFO slot.
+        if let Err(runnable) = worker::push_local(self, runnable) {
+            self.push_injector(runnable);
+        }
+        (task, extra)
     }
 
     /// The schedule hook of every `Send` task: the current worker's local
     /// queue on a worker of this runtime, the injection queue elsewhere.
     fn schedule(self: &Arc<Self>, runnable: Runnable) {
-        if let Err(runnable) = worker::push_local(self, runnable) {
+        if let Err(runnable) = worker::wake_local(self, runnable) {
             self.push_injector(runnable);
         }
     }
 
+    /// Pushes onto the injection queue from a thread that is not a worker
+    /// of this runtime (a worker's overflow pushes directly).
     fn push_injector(&self, runnable: Runnable) {
+        let Some(_in_flight) = self.enter_unless(&self.closed) else {
+            // The final drain has started (or ended): a task woken now was
+            // cancelled by shutdown, and dropping its runnable finishes it.
+            drop(runnable);
+            return;
+        };
         self.injector.push(runnable);
         self.notify_parked();
+    }
+
+    /// Counts the caller in `in_flight` unless `flag` is set. The increment
+    /// and the flag's load are `SeqCst`, as are shutdown's store of the flag
+    /// and its later loads of `in_flight` ([`Shared::wait_in_flight`]), so
+    /// either the caller sees the flag, or shutdown sees the caller in flight
+    /// and waits until it is done (Dekker's pattern).
+    fn enter_unless(&self, flag: &AtomicBool) -> Option<InFlight<'_>> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(&self.in_flight);
+        (!flag.load(Ordering::SeqCst)).then_some(guard)
+    }
+
+    /// Waits until no spawn or push that missed the flag just set is under
+    /// way.
+    fn wait_in_flight(&self) {
+        while self.in_flight.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
     }
 
     /// The "new work" step of the idle protocol: wake one parked worker if
@@ -302,6 +425,15 @@ impl Shared {
         for worker in self.workers.iter() {
             worker.parker.unpark();
         }
+    }
+}
+
+/// One spawn or push under way; see [`Shared::enter_unless`].
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -339,6 +471,7 @@ impl MultiThread {
             slow_poll,
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
         });
         let mut runtime = MultiThread {
             shared: shared.clone(),
@@ -461,6 +594,9 @@ impl Shared {
     /// cancel and drop what is left (`Send` tasks only, see the module
     /// documentation), then close.
     fn finish_shutdown(&self) {
+        // Spawns that missed `shutdown` have registered and queued their
+        // task once this returns; later ones are cancelled at once.
+        self.wait_in_flight();
         for _ in 0..worker::SHUTDOWN_ROUNDS {
             let tasks = self.registry.all();
             if tasks.is_empty() && self.injector.is_empty() {
@@ -482,16 +618,31 @@ impl Shared {
                 }
             }
         }
-        self.closed.store(true, Ordering::Release);
+        self.closed.store(true, Ordering::SeqCst);
+        // Wakes that missed `closed` have pushed once this returns; later
+        // ones drop their runnable. Dropping a runnable cancels its task.
+        self.wait_in_flight();
         while self.injector.pop().is_some() {}
-        let left = self.registry.take_all();
+        // The registry's references must go, or each would keep its task and
+        // so (through its schedule hook) this state alive: `Send` tasks left
+        // (spawned by destructors in the last rounds) are cancelled (their
+        // cancellation reaches the closed injection queue, which drops it,
+        // and with it the future) and their references dropped.
+        let (free, left): (Vec<_>, Vec<_>) = self
+            .registry
+            .take_all()
+            .into_iter()
+            .partition(|task| self.registry.decode(task.tag()).pinning == Pinning::Free);
+        for task in free {
+            task.cancel();
+        }
         if !left.is_empty() {
-            // Destructors kept spawning tasks, or pinned tasks outlived their
-            // worker's rounds: dropping a live `!Send` future here would be
-            // unsound, so what is left is leaked, and said so.
+            // Pinned tasks outlived their worker's rounds (destructors kept
+            // waking them): dropping a live `!Send` future here would be
+            // unsound, so they are leaked, and said so.
             eprintln!(
-                "corio: {} tasks were still alive when the multi-thread runtime shut down; \
-                 they are leaked",
+                "corio: {} pinned tasks were still alive when the multi-thread runtime \
+                 shut down; they are leaked",
                 left.len()
             );
             left.into_iter().for_each(std::mem::forget);
@@ -512,5 +663,84 @@ impl fmt::Debug for Handle {
         f.debug_struct("Handle")
             .field("workers", &self.shared.workers.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::panic::Location;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its creations and drops.
+    struct Counted(Arc<(AtomicUsize, AtomicUsize)>);
+
+    impl Counted {
+        fn new(counts: &Arc<(AtomicUsize, AtomicUsize)>) -> Counted {
+            counts.0.fetch_add(1, Ordering::SeqCst);
+            Counted(counts.clone())
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0 .1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn spawns_racing_with_the_end_of_shutdown_leave_nothing_behind() {
+        for round in 0..40 {
+            let runtime = MultiThread::new(Config {
+                workers: 2,
+                driver: None,
+                slow_poll: None,
+            })
+            .unwrap();
+            let shared = Arc::downgrade(&runtime.shared);
+            let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+            let spawners: Vec<_> = (0..2)
+                .map(|_| {
+                    let handle = runtime.handle();
+                    let counts = counts.clone();
+                    std::thread::spawn(move || {
+                        // Spawn until well after the runtime has closed.
+                        let mut after_close = 0;
+                        while after_close < 200 {
+                            if handle.shared.closed.load(Ordering::Acquire) {
+                                after_close += 1;
+                            }
+                            let guard = Counted::new(&counts);
+                            let meta = TaskMeta::new(Location::caller());
+                            let task = handle.spawn(
+                                async move {
+                                    let _guard = guard;
+                                    std::future::pending::<()>().await;
+                                },
+                                meta,
+                            );
+                            drop(task);
+                        }
+                    })
+                })
+                .collect();
+            // Let some tasks start, then drop the runtime while the
+            // spawners keep going.
+            std::thread::sleep(Duration::from_millis(round % 3));
+            drop(runtime);
+            for spawner in spawners {
+                spawner.join().unwrap();
+            }
+            let (made, dropped) = (&counts.0, &counts.1);
+            assert_eq!(
+                made.load(Ordering::SeqCst),
+                dropped.load(Ordering::SeqCst),
+                "every future was dropped exactly once"
+            );
+            assert!(
+                shared.upgrade().is_none(),
+                "nothing left in a queue or the registry keeps the shared state alive"
+            );
+        }
     }
 }

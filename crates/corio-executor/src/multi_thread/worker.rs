@@ -6,6 +6,10 @@
 //!    timers of every wheel, poll the driver without blocking if no other
 //!    worker holds it, and take one task from the injection queue before
 //!    the local ones, so that work from outside waits at most 61 local polls.
+//! 0. First the LIFO slot: a task woken by the task that ran before, taken
+//!    at most [`MAX_LIFO_POLLS`] times in a row (then it goes to the back of
+//!    the local queue), so that message passing between two tasks runs them
+//!    back to back on one worker without waking another (tokio's design).
 //! 2. Otherwise the pinned inbox is moved into the pinned queue (when its flag
 //!    says it holds anything); then the local queue and the pinned queue are
 //!    tried, in an order that alternates every turn so neither starves the
@@ -55,10 +59,20 @@ use crate::EVENT_INTERVAL;
 /// up on destructors that keep spawning tasks.
 pub(crate) const SHUTDOWN_ROUNDS: usize = 64;
 
+/// How many tasks in a row a worker takes from its LIFO slot before the slot's
+/// task goes to the back of the local queue (tokio's bound), so that two
+/// tasks waking each other cannot starve the rest of the queue.
+const MAX_LIFO_POLLS: u32 = 3;
+
 /// A worker's own state, touched only on its thread.
 pub(crate) struct Worker {
     index: usize,
     local: RefCell<queue::Local<Runnable>>,
+    /// The LIFO slot: a task woken by the running task, run next (see
+    /// [`MAX_LIFO_POLLS`]).
+    lifo: Cell<Option<Runnable>>,
+    /// How many tasks in a row came from the LIFO slot.
+    lifo_streak: Cell<u32>,
     /// Pinned (`spawn_local`) tasks ready to run.
     pinned: RefCell<VecDeque<Runnable>>,
     /// Live pinned tasks.
@@ -76,6 +90,8 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: queue::Local<Runnabl
         worker: Some(Worker {
             index,
             local: RefCell::new(local),
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
             pinned: RefCell::new(VecDeque::new()),
             pinned_live: Cell::new(0),
             current_task: Cell::new(None),
@@ -93,34 +109,56 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: queue::Local<Runnabl
     worker.shutdown(&shared);
 }
 
-/// The index of this thread's worker, when it is a worker of `shared`.
-pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
+/// Calls `f` with this thread's worker, when this thread is a worker of
+/// `shared`.
+fn with_own_worker<R>(shared: &Arc<Shared>, f: impl FnOnce(&Worker) -> R) -> Option<R> {
     with_current(|context| match context {
         Some(Context {
             shared: current,
             worker: Some(worker),
-        }) if Arc::ptr_eq(current, shared) => Some(worker.index),
+        }) if Arc::ptr_eq(current, shared) => Some(f(worker)),
         _ => None,
     })
+}
+
+/// The index of this thread's worker, when it is a worker of `shared`.
+pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
+    with_own_worker(shared, |worker| worker.index)
 }
 
 /// Pushes `runnable` onto this thread's local queue, when this thread is a
 /// worker of `shared`; gives it back otherwise.
 pub(crate) fn push_local(shared: &Arc<Shared>, runnable: Runnable) -> Result<(), Runnable> {
-    with_current(|context| match context {
-        Some(Context {
-            shared: current,
-            worker: Some(worker),
-        }) if Arc::ptr_eq(current, shared) => {
-            worker
-                .local
-                .borrow_mut()
-                .push_back(runnable, &mut |overflow| shared.injector.push(overflow));
-            shared.notify_parked();
-            Ok(())
+    let mut runnable = Some(runnable);
+    with_own_worker(shared, |worker| {
+        if let Some(runnable) = runnable.take() {
+            worker.push_back(shared, runnable);
         }
-        _ => Err(runnable),
-    })
+    });
+    runnable.map_or(Ok(()), Err)
+}
+
+/// Schedules a woken `runnable` on this thread's worker, when this thread is
+/// a worker of `shared`; gives it back otherwise. A task woken by the
+/// running task (not the running task itself, which yielded) goes to the
+/// LIFO slot, without waking another worker; whatever it displaces goes to
+/// the back of the local queue.
+pub(crate) fn wake_local(shared: &Arc<Shared>, runnable: Runnable) -> Result<(), Runnable> {
+    let mut runnable = Some(runnable);
+    with_own_worker(shared, |worker| {
+        let Some(runnable) = runnable.take() else {
+            return;
+        };
+        match worker.current_task.get() {
+            Some(running) if running != runnable.tag() => {
+                if let Some(displaced) = worker.lifo.replace(Some(runnable)) {
+                    worker.push_back(shared, displaced);
+                }
+            }
+            _ => worker.push_back(shared, runnable),
+        }
+    });
+    runnable.map_or(Ok(()), Err)
 }
 
 impl Shared {
@@ -154,18 +192,29 @@ impl Shared {
 }
 
 impl Worker {
-    /// The index of this worker.
+    /// Pushes onto the back of the local queue (half of a full one moves to
+    /// the injection queue) and runs the idle protocol's "new work" step.
+    fn push_back(&self, shared: &Shared, runnable: Runnable) {
+        self.local
+            .borrow_mut()
+            .push_back(runnable, &mut |overflow| shared.injector.push(overflow));
+        shared.notify_parked();
+    }
+
+    /// The tag of the task running on this worker.
     pub(crate) fn current_task(&self) -> Option<usize> {
         self.current_task.get()
     }
 
-    /// Spawns a task pinned to this worker.
-    pub(crate) fn spawn_local<F>(
+    /// Spawns a task pinned to this worker, calling `then` with its
+    /// runnable before it is queued.
+    pub(crate) fn spawn_local<F, R>(
         &self,
         shared: &Arc<Shared>,
         future: F,
         meta: TaskMeta,
-    ) -> Task<F::Output>
+        then: impl FnOnce(&Runnable) -> R,
+    ) -> (Task<F::Output>, R)
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -193,8 +242,9 @@ impl Worker {
         };
         shared.registry.insert(index, &runnable, Pinning::Pinned);
         self.pinned_live.set(self.pinned_live.get() + 1);
+        let extra = then(&runnable);
         self.pinned.borrow_mut().push_back(runnable);
-        task
+        (task, extra)
     }
 
     fn run(&self, shared: &Arc<Shared>) {
@@ -210,6 +260,15 @@ impl Worker {
     }
 
     fn next_task(&self, shared: &Shared) -> Option<Runnable> {
+        if let Some(task) = self.lifo.take() {
+            let streak = self.lifo_streak.get() + 1;
+            if streak <= MAX_LIFO_POLLS {
+                self.lifo_streak.set(streak);
+                return Some(task);
+            }
+            self.push_back(shared, task);
+        }
+        self.lifo_streak.set(0);
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % EVENT_INTERVAL == 0 {
@@ -355,7 +414,8 @@ impl Worker {
             remote.inbox_pending.store(true, Ordering::Relaxed);
             loop {
                 self.take_inbox(shared);
-                let next = self.local.borrow_mut().pop();
+                let next = self.lifo.take();
+                let next = next.or_else(|| self.local.borrow_mut().pop());
                 let next = next.or_else(|| self.pinned.borrow_mut().pop_front());
                 let Some(task) = next else {
                     break;

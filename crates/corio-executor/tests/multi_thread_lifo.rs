@@ -1,0 +1,69 @@
+//! The multi-thread runtime's LIFO slot: a task woken by the running task
+//! runs next, but two tasks waking each other forever cannot starve the rest
+//! of a worker's queue.
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+
+use corio_executor::{spawn, yield_now, Runtime};
+
+/// One side of an endless ping-pong: each poll wakes the other side's
+/// waker, then waits to be woken in turn, until `stop` is set.
+async fn bounce(
+    mine: Arc<Mutex<Option<Waker>>>,
+    theirs: Arc<Mutex<Option<Waker>>>,
+    stop: Arc<AtomicBool>,
+    turns: Arc<AtomicUsize>,
+) {
+    poll_fn(|cx| {
+        if stop.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        turns.fetch_add(1, Ordering::SeqCst);
+        *mine.lock().unwrap() = Some(cx.waker().clone());
+        if let Some(waker) = theirs.lock().unwrap().take() {
+            waker.wake();
+        }
+        Poll::Pending
+    })
+    .await;
+}
+
+#[test]
+fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
+    let runtime = Runtime::builder()
+        .multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (a, b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let turns = Arc::new(AtomicUsize::new(0));
+    let (stop2, turns2) = (stop.clone(), turns.clone());
+    let finished = runtime.block_on(runtime.spawn(async move {
+        let ping = spawn(bounce(a.clone(), b.clone(), stop2.clone(), turns2.clone()));
+        let pong = spawn(bounce(b, a, stop2.clone(), turns2));
+        // This task yields 100 times while the pair wakes each other: each
+        // of its turns comes after at most a few LIFO runs of the pair.
+        for _ in 0..100 {
+            yield_now().await;
+        }
+        stop2.store(true, Ordering::SeqCst);
+        // One side sees `stop` and ends; the other waits for a wake that
+        // never comes and is cancelled when the runtime drops.
+        drop((ping, pong));
+        true
+    }));
+    assert!(finished.unwrap());
+    let turns = turns.load(Ordering::SeqCst);
+    assert!(
+        turns > 100,
+        "the pair ran while the third task yielded: {turns}"
+    );
+    assert!(
+        turns < 100 * 20,
+        "the third task was not starved: {turns} turns of the pair"
+    );
+}
