@@ -59,7 +59,7 @@ use std::future::{poll_fn, Future};
 use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use corio_core::{Task, TaskMeta, TaskRef};
@@ -488,9 +488,7 @@ impl<E> TaskGroupHandle<E> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<E>> {
-        // Nothing that can panic runs under the lock (see the protocol), so
-        // a poisoned lock still guards a consistent state.
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+        corio_core::lock(&self.shared)
     }
 
     /// The body of `TaskGroup::join`'s future.

@@ -48,10 +48,7 @@ impl Registry {
     }
 
     fn shard(&self, index: usize) -> MutexGuard<'_, Slab> {
-        // No user code runs under these locks, so a poisoned one is intact.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        corio_core::lock(&self.shards[index])
     }
 
     pub(crate) fn decode(&self, tag: usize) -> Tag {
