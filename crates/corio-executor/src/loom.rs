@@ -49,11 +49,12 @@ mod model {
         written: AtomicBool,
     }
 
-    // SAFETY: a slot's value is written by the one pusher that reserved the
+    // Soundness: a slot's value is written by the one pusher that reserved the
     // slot and read by the single popper only after it has seen the slot's
     // `written` flag with `Acquire`, which the pusher set with `Release`
     // after its write; so no value is accessed by two threads at once, and
     // values of a `Send` type may move between threads.
+    // SAFETY: no slot is accessed by two threads at once, and `T: Send`.
     unsafe impl<T: Send> Sync for Injector<T> {}
 
     impl<T> Injector<T> {

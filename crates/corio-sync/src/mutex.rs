@@ -46,10 +46,11 @@ pub struct Mutex<T> {
     data: UnsafeCell<T>,
 }
 
-// SAFETY: sharing the mutex lets any thread obtain a guard, which gives
+// Soundness: sharing the mutex lets any thread obtain a guard, which gives
 // `&mut T`; the gate grants at most one guard at a time, so this is moving
 // `T` between threads, which `T: Send` allows. `T: Sync` is not needed since
 // no two threads ever hold references to the data at once.
+// SAFETY: at most one guard exists at a time, and `T: Send`.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {

@@ -188,10 +188,11 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
 /// `ptr` points to a live, complete `Cell<F, S>`; the caller holds
 /// `JOIN_INTEREST`.
 unsafe fn output_is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
-    // SAFETY: the stage belongs to the join handle once `COMPLETE` is set,
+    // Soundness: the stage belongs to the join handle once `COMPLETE` is set,
     // and the handle only reads it here. Only the discriminants are read,
     // never the output itself, so this is sound where the output is not
     // `Sync` and two threads ask through a shared `&Task` at once.
+    // SAFETY: a shared read of the stage that the join handle owns.
     unsafe { stage::<F, S>(ptr) }.with(|slot| {
         // SAFETY: as above, a shared read.
         let stage = unsafe { &*slot };

@@ -24,10 +24,11 @@ static WAKER_VTABLE: RawWakerVTable =
 /// for as long as the returned waker is used.
 pub(super) unsafe fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
     let raw_waker = RawWaker::new(ptr.as_ptr().cast_const().cast::<()>(), &WAKER_VTABLE);
-    // SAFETY: `WAKER_VTABLE` upholds the `RawWaker` contract for a header
+    // Soundness: `WAKER_VTABLE` upholds the `RawWaker` contract for a header
     // pointer that carries a reference, which the caller lends for as long as
     // the waker is used; the waker is never dropped, so it never releases
     // that reference.
+    // SAFETY: the vtable keeps the contract; the lent reference outlives the waker.
     ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker) })
 }
 

@@ -177,12 +177,13 @@ impl<T> Local<T> {
             // Only this thread stores `tail`.
             let tail = inner.tail.load(Ordering::Relaxed);
             if (tail.wrapping_sub(steal) as usize) < CAPACITY {
-                // SAFETY: `[steal, tail)` is the queue and it holds fewer than
+                // Soundness: `[steal, tail)` is the queue and it holds fewer than
                 // `CAPACITY` slots, so slot `tail` is outside it: no thief
                 // reads it (thieves only read below `tail`, whose `Release`
                 // store comes after this write) and its last value was moved
                 // out (the `Acquire` load of `head` above saw the thief's
                 // release of it, or the owner popped it).
+                // SAFETY: slot `tail` is outside the queue, so this thread alone owns it.
                 unsafe { inner.slot(tail).write(task) };
                 inner.tail.store(tail.wrapping_add(1), Ordering::Release);
                 return;
@@ -291,10 +292,11 @@ impl<T> Stealer<T> {
         }
         // The last stolen task is returned rather than published.
         let last = dst_tail.wrapping_add(count - 1);
-        // SAFETY: `steal_into_at` wrote `[dst_tail, dst_tail + count)` of the
+        // Soundness: `steal_into_at` wrote `[dst_tail, dst_tail + count)` of the
         // thief's own queue, above its `tail`, so only this thread (its
         // owner) sees those slots; the last one is taken here and never
         // published.
+        // SAFETY: the slot lies above the thief's own `tail`: only this thread sees it.
         let task = unsafe { dst_inner.slot(last).read() };
         if count > 1 {
             dst_inner.tail.store(last, Ordering::Release);
@@ -328,7 +330,7 @@ impl<T> Stealer<T> {
             }
         };
         for offset in 0..count {
-            // SAFETY: the compare-exchange moved `real` past `[first, first +
+            // Soundness: the compare-exchange moved `real` past `[first, first +
             // count)` and left `steal` at `first`, so these source slots are
             // this thief's until it moves `steal` (the owner pops from `real`
             // and pushes below `steal + CAPACITY`); they hold values the
@@ -336,6 +338,7 @@ impl<T> Stealer<T> {
             // load above saw. The destination slots lie above the thief's own
             // `tail` with fewer than `HALF + count <= CAPACITY` tasks queued,
             // so they are free and only the thief (their owner) sees them.
+            // SAFETY: the source slots are this thief's claim and the destination slots are free.
             unsafe {
                 let task = src.slot(first.wrapping_add(offset)).read();
                 dst.slot(dst_tail.wrapping_add(offset)).write(task);
