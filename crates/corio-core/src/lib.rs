@@ -71,3 +71,8 @@ pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError, PromiseW
 pub use task::{spawn, spawn_unchecked, Runnable, Task, TaskId, TaskMeta, TaskRef, TaskState};
 #[doc(hidden)]
 pub use task::{task_allocation_size, task_header_size};
+
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

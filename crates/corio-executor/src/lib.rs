@@ -72,3 +72,8 @@ pub use event_loop::{
 pub use info::TaskInfo;
 pub use runtime::{Handle, Runtime};
 pub use task_group::{TaskGroup, TaskGroupHandle};
+
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -89,3 +89,8 @@ pub mod net;
 pub mod signal;
 
 pub use reactor::Reactor;
+
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -119,3 +119,8 @@ pub use semaphore::{Acquire, Semaphore, SemaphorePermit};
 pub mod __private {
     pub use crate::combinators::join::{Flattened, Join, TryFlattened, TryJoin};
 }
+
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -48,3 +48,8 @@ pub use panic::panic_message;
 pub use proptest_config::proptest_config;
 pub use shuffle::shuffled;
 pub use waker::{counting_waker, noop_waker, WakeCounter};
+
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

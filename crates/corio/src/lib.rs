@@ -252,3 +252,21 @@ pub fn run<F: std::future::Future>(future: F) -> F::Output {
         .unwrap_or_else(|error| panic!("corio::run cannot create an event loop: {error}"));
     event_loop.run_until_complete(future)
 }
+
+/// The Rust blocks of the repository's guides run as doctests of this crate,
+/// so that what the guides show is what corio does.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/ASYNCIO.md")]
+    struct AsyncioGuide;
+
+    #[doc = include_str!("../../../README.md")]
+    struct Readme;
+
+    #[doc = include_str!("../README.md")]
+    struct FacadeReadme;
+
+    // The macros crate cannot run its own examples: they need this facade.
+    #[doc = include_str!("../../corio-macros/README.md")]
+    struct MacrosReadme;
+}
