@@ -14,8 +14,8 @@
 //!   will find the work, and it parks at once. This bounds the stealing
 //!   traffic.
 //! - **New work** (a push onto the injection queue or a local queue): the
-//!   pusher, after its push, reads the word with a `SeqCst`
-//!   read-modify-write and wakes one parked worker only when *no* worker is
+//!   pusher, after its push, runs a `SeqCst` fence, loads the word and
+//!   wakes one parked worker only when *no* worker is
 //!   searching and not every worker is awake ([`Idle::worker_to_notify`],
 //!   checked again under the list's lock). The
 //!   woken worker is counted as unparked *and searching* by the notifier, so
@@ -29,19 +29,20 @@
 //!   at every queue once more (after a `SeqCst` fence) and wakes a worker if
 //!   any holds work.
 //!
-//! Why no task is lost: a push P is followed by P's read-modify-write R_P of
-//! the word, and the last searcher's park does its decrement R_S, a `SeqCst`
-//! fence, then its re-check of the queues. R_P and R_S are ordered in the
-//! word's modification order. If R_P comes after R_S, P sees no searcher and
-//! wakes a parked worker (at least S is parked, so one exists). If it comes
-//! before, R_S reads R_P's write (or a later one in its release sequence),
-//! so it synchronizes with R_P: P's push happened before S's re-check,
-//! which finds it and wakes a worker. A worker that
+//! Why no task is lost: a push P is followed by the pusher's `SeqCst` fence
+//! F_P and its load L_P of the word; the last searcher's park does its
+//! decrement R_S, a `SeqCst` fence F_S, then its re-check of the queues.
+//! F_P and F_S are ordered in the single total order of `SeqCst`
+//! operations. If F_S comes first, R_S (before F_S) is visible to L_P
+//! (after F_P): P sees no searcher and wakes a parked worker (at least S is
+//! parked, so one exists). If F_P comes first, P's push (before F_P) is
+//! visible to S's re-check (after F_S), which finds it and wakes a worker.
+//! This is tokio's pairing too. A worker that
 //! parks while not searching relies on the searchers that kept it from
 //! searching: the last of them re-checks. The loom model in `park.rs` runs
 //! this code against a push racing the last worker's park.
 
-use super::sync::{AtomicUsize, Mutex, Ordering};
+use super::sync::{fence, AtomicUsize, Mutex, Ordering};
 
 const UNPARKED_SHIFT: u32 = 16;
 const SEARCHING_MASK: usize = (1 << UNPARKED_SHIFT) - 1;
@@ -81,9 +82,12 @@ impl Idle {
     /// Whether new work should wake a parked worker: nobody is searching
     /// and somebody is parked.
     fn should_wake(&self) -> bool {
-        // A read-modify-write rather than a load, to take part in the
-        // `SeqCst` order of the word (tokio does the same).
-        let state = self.state.fetch_add(0, Ordering::SeqCst);
+        // The fence orders the caller's push before this load in the single
+        // total order of `SeqCst` operations (see the module documentation).
+        // A fence and a load leave the word's cache line shared, where a
+        // read-modify-write would take it exclusive on every push.
+        fence(Ordering::SeqCst);
+        let state = self.state.load(Ordering::SeqCst);
         searching(state) == 0 && unparked(state) < self.workers
     }
 

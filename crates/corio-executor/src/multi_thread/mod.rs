@@ -84,7 +84,7 @@ use worker::Worker;
 /// protocols, swapped for loom's under `--cfg loom`.
 pub(crate) mod sync {
     #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+    pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize};
     #[cfg(not(loom))]
     pub(crate) use std::sync::{atomic::Ordering, Arc, Condvar, Mutex, MutexGuard};
 
@@ -395,9 +395,8 @@ impl Shared {
     }
 
     /// The "new work" step of the idle protocol: wake one parked worker if
-    /// nobody is searching. Its first step is a `SeqCst` read-modify-write
-    /// of the idle word, which orders it after the push that came before
-    /// (see `idle.rs`), so no separate fence is needed.
+    /// nobody is searching. Its first step is a `SeqCst` fence, which orders
+    /// it after the push that came before (see `idle.rs`).
     fn notify_parked(&self) {
         if let Some(worker) = self.idle.worker_to_notify() {
             self.workers[worker].parker.unpark();
