@@ -67,6 +67,11 @@
 
 #![forbid(unsafe_code)]
 
+/// The README's example runs as a doctest, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod executor;
 mod io;
 mod timer;
