@@ -76,3 +76,47 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::rt::Executor;
+
+    #[test]
+    fn new_spawns_on_the_current_loop() {
+        corio::run(async {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            CorioExecutor::new().execute(async move {
+                sender.send(std::thread::current().id()).unwrap();
+            });
+            corio::sleep(std::time::Duration::ZERO).await;
+            assert_eq!(receiver.try_recv(), Ok(std::thread::current().id()));
+        });
+    }
+
+    #[test]
+    fn on_spawns_onto_its_runtime_from_another_thread() {
+        let runtime = corio::Runtime::builder().current_thread().build().unwrap();
+        let executor = CorioExecutor::on(runtime.handle());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            executor.execute(async move {
+                sender.send(std::thread::current().id()).unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+        // The task runs when the runtime's thread drives the loop.
+        let runtime_thread = runtime.block_on(async {
+            corio::sleep(std::time::Duration::from_millis(1)).await;
+            std::thread::current().id()
+        });
+        assert_eq!(receiver.try_recv(), Ok(runtime_thread));
+    }
+
+    #[test]
+    #[should_panic(expected = "must be called from inside a corio runtime")]
+    fn new_outside_a_runtime_panics_like_spawn() {
+        CorioExecutor::new().execute(async {});
+    }
+}
