@@ -15,8 +15,10 @@ use std::task::{ready, Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 
-/// The largest read the adapter asks its stream for at once: 64 KiB, hyper's
-/// own upper bound for a read buffer's growth step.
+/// The largest read the adapter asks its stream for at once: 64 KiB, enough
+/// to read a large body in few system calls while keeping the scratch of an
+/// idle keep-alive connection small (hyper starts each connection with an
+/// 8 KiB read buffer and grows it only for large bodies).
 const MAX_SCRATCH: usize = 64 * 1024;
 
 pin_project_lite::pin_project! {
