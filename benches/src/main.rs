@@ -6,11 +6,12 @@
 //! size by ten and runs each runtime twice; `--only KEY` keeps the benchmarks
 //! whose key contains KEY (spawn_join, yield, ping_pong, ping_pong_own,
 //! mutex, chain, timeout, sleeps, tcp_echo, mt_spawn, mt_yield, mt_ping_pong,
-//! mt_chain, mt_tcp_echo, memory, gather); `--runtime NAME` keeps one
+//! mt_chain, mt_tcp_echo, http, mt_http, memory, gather); `--runtime NAME` keeps one
 //! runtime's rows (corio, tokio, smol, ...), to profile it alone, for example
 //! with `perf record`. docs/BENCHMARKS.md says what each benchmark measures.
 
 mod corio_rt;
+mod http;
 mod memory;
 mod own_sync;
 mod python;

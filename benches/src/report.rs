@@ -136,6 +136,10 @@ impl Report {
                         if row.runtime == FLOOR {
                             notes.push("the workload's futures alone, no runtime".to_string());
                         }
+                        if let Some(rate) = result.rate {
+                            let per_second = rate.per_run as f64 / stats.median;
+                            notes.push(format!("{per_second:.0} {}", rate.label));
+                        }
                         if let (Some(label), Some(extra)) = (result.extra, stats.extra_max) {
                             notes.push(format!("{label} {extra:.1} ms"));
                         }
@@ -386,6 +390,7 @@ mod tests {
             unit: Unit::Seconds,
             baseline: "tokio",
             extra: None,
+            rate: None,
             rows,
         }
     }
@@ -408,6 +413,20 @@ mod tests {
         let smol = table.lines().find(|line| line.contains("smol")).unwrap();
         assert!(smol.contains("fastest"), "{table}");
         assert!(!report.failed);
+    }
+
+    #[test]
+    fn a_rate_is_printed_per_second_of_the_median_run() {
+        let mut result = finished(vec![Row {
+            runtime: "tokio".to_string(),
+            status: measured(&[0.5, 0.25, 1.0]),
+        }]);
+        result.rate = Some(crate::suite::Rate {
+            per_run: 1_000,
+            label: "req/s",
+        });
+        let table = Report::new(&[result]).table();
+        assert!(table.contains("2000 req/s"), "{table}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::corio_rt::{Corio, CorioMt};
+use crate::http;
 use crate::memory;
 use crate::python::{self, Python};
 use crate::runtime::{Runtime, Smol, Tokio, TokioMt};
@@ -56,8 +57,20 @@ pub struct Benchmark {
     pub baseline: &'static str,
     /// The label of the secondary figure, if the workload reports one.
     pub extra: Option<&'static str>,
+    /// A throughput to print beside the time, if the row has one.
+    pub rate: Option<Rate>,
     /// The runtimes, in report order.
     pub runners: Vec<Runner>,
+}
+
+/// A throughput figure: `per_run` units done by every run, printed per
+/// second of the median run (`50000 req/s`).
+#[derive(Clone, Copy)]
+pub struct Rate {
+    /// How many units one run does.
+    pub per_run: u64,
+    /// The unit per second, as printed (`req/s`).
+    pub label: &'static str,
 }
 
 /// One runtime's side of a benchmark.
@@ -158,6 +171,7 @@ fn benchmark(key: &'static str, title: String, runners: Vec<Runner>) -> Benchmar
         unit: Unit::Seconds,
         baseline: "tokio",
         extra: None,
+        rate: None,
         runners,
     }
 }
@@ -331,6 +345,37 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
         runners,
     ));
 
+    let http_requests = config.size(400);
+    let rate = Some(Rate {
+        per_run: connections * http_requests,
+        label: "req/s",
+    });
+    all.push(Benchmark {
+        rate,
+        ..benchmark(
+            "http",
+            format!(
+                "hyper HTTP/1.1 {connections} conns x {} GET",
+                count(http_requests)
+            ),
+            vec![
+                on::<Corio, _>(move || http::http::<Corio>(connections, http_requests)),
+                on::<Tokio, _>(move || http::http::<Tokio>(connections, http_requests)),
+            ],
+        )
+    });
+    all.push(Benchmark {
+        rate,
+        ..multi_thread(
+            "mt_http",
+            format!(
+                "hyper HTTP/1.1 {connections} conns x {} GET (multi-thread)",
+                count(http_requests)
+            ),
+            on_both_multi_thread!(http::http(connections, http_requests)),
+        )
+    });
+
     let pending = config.size(100_000);
     let probe =
         |name: &'static str| Runner::ready(name, move || memory::run_in_child(name, pending));
@@ -435,6 +480,8 @@ pub struct Finished {
     pub baseline: &'static str,
     /// The label of the secondary figure.
     pub extra: Option<&'static str>,
+    /// The throughput printed beside the time.
+    pub rate: Option<Rate>,
     /// One row per runtime.
     pub rows: Vec<Row>,
 }
@@ -491,6 +538,7 @@ pub fn run(benchmark: Benchmark, config: &Config) -> Finished {
         unit: benchmark.unit,
         baseline: benchmark.baseline,
         extra: benchmark.extra,
+        rate: benchmark.rate,
         rows,
     }
 }

@@ -24,7 +24,7 @@ pub struct Sample {
 }
 
 impl Sample {
-    fn elapsed(started: Instant) -> Sample {
+    pub fn elapsed(started: Instant) -> Sample {
         Sample {
             value: started.elapsed().as_secs_f64(),
             extra: None,
@@ -35,7 +35,7 @@ impl Sample {
 /// The outcome of one run: a sample, or why the result is wrong.
 pub type Outcome = Result<Sample, String>;
 
-fn check(what: &str, got: u64, expected: u64) -> Result<(), String> {
+pub fn check(what: &str, got: u64, expected: u64) -> Result<(), String> {
     if got == expected {
         Ok(())
     } else {
