@@ -52,6 +52,7 @@
 //! awaiters' wakers and a list of done callbacks.
 
 pub mod coop;
+mod debug;
 mod driver;
 mod error;
 mod lock;
@@ -64,6 +65,7 @@ mod task;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use debug::{UnretrievedPanic, UnretrievedPanicHook};
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
 pub use error::TaskError;
 pub use lock::lock;
