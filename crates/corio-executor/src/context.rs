@@ -282,17 +282,21 @@ pub fn call_soon(callback: impl FnOnce() + 'static) -> crate::CallbackHandle {
     expect_loop("corio::call_soon", |local| local.call_soon(callback))
 }
 
-/// Returns a description of the task that is running, or `None` outside a
-/// task (for example in the future passed to `run_until_complete` itself).
+/// Returns a description of the task that is running: inside the main
+/// future of `run`, `block_on` or `run_until_complete`, that future (named
+/// `main`, as asyncio's main task); `None` outside a runtime and in a
+/// `call_soon` callback.
 ///
 /// # Examples
 ///
 /// ```
 /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
-/// let inside = event_loop.run_until_complete(async {
-///     corio_executor::spawn(async { corio_executor::current_task().is_some() }).await.unwrap()
+/// let (inside, main) = event_loop.run_until_complete(async {
+///     let inside = corio_executor::spawn(async { corio_executor::current_task().is_some() });
+///     (inside.await.unwrap(), corio_executor::current_task().unwrap())
 /// });
 /// assert!(inside);
+/// assert_eq!(main.name(), Some("main"));
 /// assert!(corio_executor::current_task().is_none());
 /// ```
 pub fn current_task() -> Option<TaskInfo> {
@@ -302,18 +306,22 @@ pub fn current_task() -> Option<TaskInfo> {
     })
 }
 
-/// Returns a description of every task alive on the current loop (empty
-/// outside a runtime).
+/// Returns a description of every task alive on the current runtime, the
+/// main future first (named `main`); empty outside a runtime.
+/// [`TaskDump`](crate::TaskDump) prints them as a table.
 ///
 /// # Examples
 ///
 /// ```
 /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
-/// let count = event_loop.run_until_complete(async {
-///     let _sleeper = corio_executor::spawn(std::future::pending::<()>());
-///     corio_executor::all_tasks().len()
+/// let names = event_loop.run_until_complete(async {
+///     let _sleeper = corio_executor::task::Builder::new()
+///         .name("sleeper")
+///         .spawn(std::future::pending::<()>());
+///     let tasks = corio_executor::all_tasks();
+///     tasks.iter().map(|task| task.name().unwrap().to_string()).collect::<Vec<_>>()
 /// });
-/// assert_eq!(count, 1);
+/// assert_eq!(names, ["main", "sleeper"]);
 /// ```
 pub fn all_tasks() -> Vec<TaskInfo> {
     with_local(|local| match local {

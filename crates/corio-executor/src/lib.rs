@@ -53,6 +53,7 @@
 mod blocking;
 mod builder;
 mod context;
+mod debug;
 mod event_loop;
 mod info;
 mod loom;
@@ -66,10 +67,9 @@ pub use builder::Builder;
 pub use context::{
     all_tasks, call_soon, current_task, spawn, spawn_local, task, yield_now, YieldNow,
 };
-pub use event_loop::{
-    CallbackHandle, EventLoop, LoopHandle, DEFAULT_SLOW_POLL_THRESHOLD, EVENT_INTERVAL,
-};
-pub use info::TaskInfo;
+pub use debug::{DebugEvent, DEFAULT_SLOW_POLL_THRESHOLD};
+pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
+pub use info::{TaskDump, TaskInfo};
 pub use runtime::{Handle, Runtime};
 pub use task_group::{TaskGroup, TaskGroupHandle};
 

@@ -147,6 +147,8 @@ pub(crate) struct Shared {
     pub(super) unparker: Arc<dyn Unpark>,
     pub(super) stopping: AtomicBool,
     pub(super) closed: AtomicBool,
+    /// Debug mode, if on.
+    pub(super) debug: Option<Arc<crate::debug::Debug>>,
 }
 
 /// Work handed over from another thread.
@@ -155,6 +157,7 @@ pub(super) enum Remote {
     Wake(Runnable),
     Callback(
         std::sync::Arc<std::sync::atomic::AtomicBool>,
+        &'static std::panic::Location<'static>,
         Box<dyn FnOnce() + Send>,
     ),
     Main(Arc<MainWake>),
@@ -181,12 +184,16 @@ pub struct LoopHandle {
 }
 
 impl Shared {
-    pub(super) fn new(unparker: Arc<dyn Unpark>) -> Shared {
+    pub(super) fn new(
+        unparker: Arc<dyn Unpark>,
+        debug: Option<Arc<crate::debug::Debug>>,
+    ) -> Shared {
         Shared {
             handoff: Handoff::new(),
             unparker,
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            debug,
         }
     }
 
@@ -200,6 +207,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let meta = crate::debug::task_meta(self.debug.as_deref(), meta);
         let shared = self.clone();
         corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta)
     }
@@ -272,10 +280,13 @@ impl Local {
                 self.adopt(runnable, Visibility::Listed);
             }
             Remote::Wake(runnable) => self.ready.borrow_mut().push_back(Ready::Task(runnable)),
-            Remote::Callback(cancelled, f) => self
-                .ready
-                .borrow_mut()
-                .push_back(Ready::Callback(Box::new(Callback { cancelled, f }))),
+            Remote::Callback(cancelled, site, f) => {
+                let f: Box<dyn FnOnce()> = f;
+                let callback = Callback { cancelled, site, f };
+                self.ready
+                    .borrow_mut()
+                    .push_back(Ready::Callback(Box::new(callback)))
+            }
             Remote::Main(marker) => self.ready.borrow_mut().push_back(Ready::Main(marker)),
         }
     }
@@ -316,10 +327,12 @@ impl LoopHandle {
     /// });
     /// event_loop.run_forever();
     /// ```
+    #[track_caller]
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let handle = CallbackHandle::new();
         self.shared.push_remote(Remote::Callback(
             handle.cancelled.clone(),
+            std::panic::Location::caller(),
             Box::new(callback),
         ));
         handle
