@@ -35,6 +35,15 @@ pub(crate) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
     f(unsafe { current.as_ref() })
 }
 
+/// Calls `f` with the debug mode of the runtime current on this thread (the
+/// loop, or a multi-thread runtime), if it has one.
+pub(crate) fn with_debug<R>(f: impl FnOnce(Option<&crate::debug::Debug>) -> R) -> R {
+    with_local(|local| match local {
+        Some(local) => f(local.debug()),
+        None => crate::multi_thread::with_debug(f),
+    })
+}
+
 /// Panics with a message that says so when a loop already runs on this
 /// thread: loops cannot be nested.
 pub(crate) fn assert_no_loop_running() {
@@ -279,7 +288,8 @@ where
 /// ```
 #[track_caller]
 pub fn call_soon(callback: impl FnOnce() + 'static) -> crate::CallbackHandle {
-    expect_loop("corio::call_soon", |local| local.call_soon(callback))
+    let site = Location::caller();
+    expect_loop("corio::call_soon", |local| local.call_soon(site, callback))
 }
 
 /// Returns a description of the task that is running: inside the main

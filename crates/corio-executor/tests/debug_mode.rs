@@ -79,7 +79,13 @@ fn a_slow_callback_is_reported_with_the_site_that_scheduled_it() {
     event_loop.call_soon(|| std::thread::sleep(BLOCK));
     let later_line = line!() + 1;
     event_loop.call_later(Duration::from_millis(1), || std::thread::sleep(BLOCK));
-    event_loop.run_until_complete(corio_timer::sleep(Duration::from_millis(5)));
+    let free_line = event_loop.run_until_complete(async {
+        corio_timer::sleep(Duration::from_millis(5)).await;
+        let line = line!() + 1;
+        corio_executor::call_soon(|| std::thread::sleep(BLOCK));
+        yield_now().await;
+        line
+    });
     let events: Vec<_> = taken(&events)
         .into_iter()
         .filter(|event| matches!(event, DebugEvent::SlowCallback { .. }))
@@ -95,7 +101,7 @@ fn a_slow_callback_is_reported_with_the_site_that_scheduled_it() {
             other => panic!("not a slow callback: {other:?}"),
         })
         .collect();
-    assert_eq!(sites, [soon_line, later_line], "{events:?}");
+    assert_eq!(sites, [soon_line, later_line, free_line], "{events:?}");
     assert!(events[0].to_string().starts_with("slow callback"));
 }
 
@@ -221,6 +227,20 @@ fn a_panic_of_a_detached_task_is_reported_when_it_ends() {
 }
 
 #[test]
+fn a_panicking_blocking_closure_whose_task_is_dropped_is_reported() {
+    let (mut event_loop, events) = event_loop(Duration::from_secs(1));
+    event_loop.run_until_complete(async {
+        let task = corio_executor::spawn_blocking(|| panic!("in the pool"));
+        while !task.is_done() {
+            corio_timer::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let reports = unretrieved(&taken(&events));
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].1.as_deref(), Some("in the pool"));
+}
+
+#[test]
 fn an_awaited_panic_is_not_reported() {
     let (mut event_loop, events) = event_loop(Duration::from_secs(1));
     let error = event_loop.run_until_complete(async {
@@ -319,6 +339,7 @@ fn on_the_multi_thread_runtime_slow_polls_panics_and_main_are_reported_too() {
         (current_task().unwrap(), all_tasks())
     });
     assert_eq!(main.name(), Some("main"));
+    assert_eq!(main.location().file(), file!(), "block_on's caller");
     assert_eq!(listed[0].id(), main.id());
     assert!(listed.len() >= 2, "{listed:?}");
     assert!(main.since_last_poll().unwrap() >= BLOCK);

@@ -127,14 +127,18 @@ fn run_caught(callback: Box<dyn FnOnce()>) {
 }
 
 impl Local {
-    #[track_caller]
-    pub(crate) fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
+    /// `call_soon` of a callback scheduled at `site`.
+    pub(crate) fn call_soon(
+        &self,
+        site: &'static Location<'static>,
+        callback: impl FnOnce() + 'static,
+    ) -> CallbackHandle {
         let handle = CallbackHandle::new();
         self.ready
             .borrow_mut()
             .push_back(Ready::Callback(Box::new(Callback {
                 cancelled: handle.cancelled.clone(),
-                site: Location::caller(),
+                site,
                 f: Box::new(callback),
             })));
         handle
@@ -163,7 +167,7 @@ impl EventLoop {
     /// ```
     #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        self.local.call_soon(callback)
+        self.local.call_soon(Location::caller(), callback)
     }
 
     /// Schedules `callback` to run once `delay` has passed (asyncio's

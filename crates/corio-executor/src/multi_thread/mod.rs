@@ -283,6 +283,12 @@ where
     })
 }
 
+/// Calls `f` with the debug mode of the multi-thread runtime current on
+/// this thread, if any.
+pub(crate) fn with_debug<R>(f: impl FnOnce(Option<&Debug>) -> R) -> R {
+    with_current(|context| f(context.and_then(|context| context.shared.debug.as_deref())))
+}
+
 /// The task running on this worker, or the main future on a `block_on`
 /// thread, if this thread runs a multi-thread runtime.
 pub(crate) fn current_task() -> Option<TaskInfo> {
