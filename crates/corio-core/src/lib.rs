@@ -50,6 +50,11 @@
 //! `JOIN_WAKER`); the `raw` and `state` modules document who may touch what
 //! under which bit. [`Promise`] is a mutex-guarded outcome with a slab of
 //! awaiters' wakers and a list of done callbacks.
+//!
+//! Debug mode's hook lives here too ([`UnretrievedPanicHook`], set with
+//! [`TaskMeta::with_debug`]): the core calls it when it drops a panic that
+//! no [`Task`] read, which only the core can see. A task spawned without it
+//! pays nothing.
 
 pub mod coop;
 mod debug;
