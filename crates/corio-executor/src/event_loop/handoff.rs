@@ -155,12 +155,16 @@ pub(crate) struct Shared {
 pub(super) enum Remote {
     Spawn(Runnable),
     Wake(Runnable),
-    Callback(
-        std::sync::Arc<std::sync::atomic::AtomicBool>,
-        &'static std::panic::Location<'static>,
-        Box<dyn FnOnce() + Send>,
-    ),
+    /// Boxed whole, so that an entry stays two words.
+    Callback(Box<ThreadsafeCallback>),
     Main(Arc<MainWake>),
+}
+
+/// A `call_soon_threadsafe` callback on its way to the loop.
+pub(super) struct ThreadsafeCallback {
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    site: &'static std::panic::Location<'static>,
+    f: Box<dyn FnOnce() + Send>,
 }
 
 /// A handle to an [`EventLoop`](super::EventLoop) that can be used from any
@@ -280,8 +284,8 @@ impl Local {
                 self.adopt(runnable, Visibility::Listed);
             }
             Remote::Wake(runnable) => self.ready.borrow_mut().push_back(Ready::Task(runnable)),
-            Remote::Callback(cancelled, site, f) => {
-                let f: Box<dyn FnOnce()> = f;
+            Remote::Callback(callback) => {
+                let ThreadsafeCallback { cancelled, site, f } = *callback;
                 let callback = Callback { cancelled, site, f };
                 self.ready
                     .borrow_mut()
@@ -330,11 +334,12 @@ impl LoopHandle {
     #[track_caller]
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let handle = CallbackHandle::new();
-        self.shared.push_remote(Remote::Callback(
-            handle.cancelled.clone(),
-            std::panic::Location::caller(),
-            Box::new(callback),
-        ));
+        self.shared
+            .push_remote(Remote::Callback(Box::new(ThreadsafeCallback {
+                cancelled: handle.cancelled.clone(),
+                site: std::panic::Location::caller(),
+                f: Box::new(callback),
+            })));
         handle
     }
 

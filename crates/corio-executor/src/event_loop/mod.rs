@@ -403,6 +403,14 @@ impl Local {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_hand_off_entry_is_two_words() {
+        assert_eq!(
+            std::mem::size_of::<super::handoff::Remote>(),
+            2 * std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
     fn a_ready_queue_entry_is_two_words() {
         assert_eq!(
             std::mem::size_of::<super::Ready>(),
