@@ -6,7 +6,8 @@ use std::time::Duration;
 async fn corio_test_runs_the_body_on_a_loop() {
     let task = corio::spawn(async { 21 * 2 });
     assert_eq!(task.await.unwrap(), 42);
-    assert!(corio::current_task().is_none());
+    let main = corio::current_task().expect("the body is the main task");
+    assert_eq!(main.name(), Some("main"));
 }
 
 #[corio::test(virtual_time)]
@@ -74,9 +75,9 @@ async fn spans_inside_a_test_body_are_the_bodys_own() {
     let info = task.await.unwrap();
     assert_eq!(info.location().file(), file!());
     assert_eq!(info.location().line(), TEST_ANCHOR + 3, "{info}");
-    let pending = corio::all_tasks();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].location().line(), TEST_ANCHOR + 4);
+    let pending = corio::all_tasks(); // the body itself (`main`), then the task
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[1].location().line(), TEST_ANCHOR + 4);
     assert_eq!(line!(), TEST_ANCHOR + 11);
     let panicked_at = panic_line(|| panic!("a panic in the body"));
     assert_eq!(panicked_at, TEST_ANCHOR + 12);

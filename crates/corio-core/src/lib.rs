@@ -50,8 +50,14 @@
 //! `JOIN_WAKER`); the `raw` and `state` modules document who may touch what
 //! under which bit. [`Promise`] is a mutex-guarded outcome with a slab of
 //! awaiters' wakers and a list of done callbacks.
+//!
+//! Debug mode's hook lives here too ([`UnretrievedPanicHook`], set with
+//! [`TaskMeta::with_debug`]): the core calls it when it drops a panic that
+//! no [`Task`] read, which only the core can see. A task spawned without it
+//! pays nothing.
 
 pub mod coop;
+mod debug;
 mod driver;
 mod error;
 mod lock;
@@ -64,6 +70,7 @@ mod task;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use debug::{UnretrievedPanic, UnretrievedPanicHook};
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
 pub use error::TaskError;
 pub use lock::lock;

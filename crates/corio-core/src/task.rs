@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use crate::coop;
+use crate::debug::UnretrievedPanicHook;
 use crate::error::TaskError;
-use crate::raw::{JoinRef, Meta, RawTask};
+use crate::raw::{DebugMeta, Extra, JoinRef, Meta, RawTask};
 use crate::state::{Snapshot, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 
 /// A task's unique identifier: a process-wide counter starting at 1.
@@ -54,6 +55,20 @@ impl TaskId {
         })
     }
 
+    /// A fresh id from the counter tasks take theirs from, for what an
+    /// executor lists among its tasks without it being one (the main future
+    /// of `run`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_, task) = corio_core::spawn(async {}, drop, corio_core::TaskMeta::new(std::panic::Location::caller()));
+    /// assert_ne!(corio_core::TaskId::new_unique(), task.id());
+    /// ```
+    pub fn new_unique() -> TaskId {
+        TaskId::next()
+    }
+
     /// Returns the id as a number.
     ///
     /// # Examples
@@ -87,9 +102,8 @@ impl fmt::Display for TaskId {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskMeta {
-    // A thin pointer keeps the field one word.
-    #[allow(clippy::box_collection)]
-    name: Option<Box<String>>,
+    /// The name and debug metadata; a thin pointer keeps the field one word.
+    extra: Option<Box<Extra>>,
     location: &'static Location<'static>,
 }
 
@@ -105,7 +119,7 @@ impl TaskMeta {
     /// ```
     pub fn new(location: &'static Location<'static>) -> TaskMeta {
         TaskMeta {
-            name: None,
+            extra: None,
             location,
         }
     }
@@ -118,11 +132,25 @@ impl TaskMeta {
     /// let meta = corio_core::TaskMeta::new(std::panic::Location::caller()).with_name("worker-1");
     /// # let _ = meta;
     /// ```
-    pub fn with_name(self, name: impl Into<String>) -> TaskMeta {
-        TaskMeta {
-            name: Some(Box::new(name.into())),
-            ..self
-        }
+    pub fn with_name(mut self, name: impl Into<String>) -> TaskMeta {
+        self.extra.get_or_insert_with(Box::default).name = Some(name.into());
+        self
+    }
+
+    /// Debug mode: `hook` is called if the task ends with a panic that no
+    /// [`Task`] reads (see [`UnretrievedPanicHook`]), and the task gets a
+    /// word for its executor to record when it last polled it
+    /// ([`Runnable::set_poll_stamp`], [`TaskRef::poll_stamp`]).
+    ///
+    /// # Examples
+    ///
+    /// See [`UnretrievedPanicHook`].
+    pub fn with_debug(mut self, hook: UnretrievedPanicHook) -> TaskMeta {
+        self.extra.get_or_insert_with(Box::default).debug = Some(DebugMeta {
+            hook,
+            poll_stamp: AtomicU64::new(0),
+        });
+        self
     }
 }
 
@@ -256,7 +284,7 @@ where
 {
     let meta = Meta {
         id: TaskId::next(),
-        name: meta.name,
+        extra: meta.extra,
         location: meta.location,
         tag: std::sync::atomic::AtomicUsize::new(0),
     };
@@ -371,6 +399,28 @@ impl Runnable {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Records `stamp` in the task's debug word: when its executor last
+    /// polled it, in the executor's own units. Does nothing for a task
+    /// spawned without [`TaskMeta::with_debug`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corio_core::{spawn, TaskMeta};
+    ///
+    /// let meta = TaskMeta::new(std::panic::Location::caller()).with_debug(Arc::new(|_| {}));
+    /// let (runnable, _task) = spawn(async {}, drop, meta);
+    /// assert_eq!(runnable.task_ref().poll_stamp(), Some(0));
+    /// runnable.set_poll_stamp(42);
+    /// assert_eq!(runnable.task_ref().poll_stamp(), Some(42));
+    /// ```
+    pub fn set_poll_stamp(&self, stamp: u64) {
+        if let Some(debug) = self.raw().meta().debug() {
+            debug.poll_stamp.store(stamp, Ordering::Relaxed);
+        }
+    }
+
     /// Returns an untyped, cloneable reference to the task.
     ///
     /// # Examples
@@ -452,6 +502,18 @@ impl TaskRef {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Returns the stamp last recorded by [`Runnable::set_poll_stamp`] (`0`
+    /// before any), or `None` for a task spawned without
+    /// [`TaskMeta::with_debug`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Runnable::set_poll_stamp`].
+    pub fn poll_stamp(&self) -> Option<u64> {
+        let debug = self.raw.meta().debug()?;
+        Some(debug.poll_stamp.load(Ordering::Relaxed))
+    }
+
     /// Returns the task's name, if it was given one.
     ///
     /// # Examples
@@ -461,7 +523,7 @@ impl TaskRef {
     /// assert_eq!(runnable.task_ref().name(), None);
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.raw.meta().name.as_deref().map(String::as_str)
+        self.raw.meta().name()
     }
 
     /// Returns where the task was spawned.
@@ -522,7 +584,7 @@ fn debug_task(f: &mut fmt::Formatter<'_>, kind: &str, raw: &RawTask) -> fmt::Res
     let meta = raw.meta();
     f.debug_struct(kind)
         .field("id", &meta.id)
-        .field("name", &meta.name)
+        .field("name", &meta.name())
         .field("state", &TaskState::of(raw.state()))
         .field("location", &format_args!("{}", meta.location))
         .finish()
@@ -692,7 +754,7 @@ impl<T> Task<T> {
     ///
     /// See [`TaskMeta`].
     pub fn name(&self) -> Option<&str> {
-        self.raw.meta().name.as_deref().map(String::as_str)
+        self.raw.meta().name()
     }
 
     /// Lets the task run on without anyone awaiting it; the same as dropping

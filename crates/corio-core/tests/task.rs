@@ -395,3 +395,93 @@ fn a_scheduler_that_runs_inline_is_sound() {
 fn task_is_a_future_of_result<T>(task: Task<T>) -> impl Future<Output = Result<T, TaskError>> {
     task
 }
+
+/// The id and message of each report a hook received.
+type Reports = Arc<Mutex<Vec<(TaskId, String)>>>;
+
+/// A debug-mode hook that records the id and message of each report.
+fn recording_hook() -> (corio_core::UnretrievedPanicHook, Reports) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let hook: corio_core::UnretrievedPanicHook = Arc::new(move |report| {
+        let message = report.message().unwrap_or("<opaque>").to_string();
+        sink.lock().unwrap().push((report.id(), message));
+    });
+    (hook, seen)
+}
+
+#[test]
+fn an_unread_panic_is_reported_once_when_the_task_is_dropped() {
+    let (hook, seen) = recording_hook();
+    let meta = meta().with_name("lost").with_debug(hook);
+    let (runnable, task) = spawn(async { panic!("never retrieved") }, drop, meta);
+    assert!(runnable.run());
+    assert!(seen.lock().unwrap().is_empty(), "not before the Task goes");
+    let id = task.id();
+    assert_eq!(task.name(), Some("lost"));
+    drop(task);
+    assert_eq!(*seen.lock().unwrap(), [(id, "never retrieved".to_string())]);
+}
+
+#[test]
+fn a_panic_of_a_task_dropped_before_it_ended_is_reported_when_it_ends() {
+    let (hook, seen) = recording_hook();
+    let (runnable, task) = spawn(async { panic!("detached") }, drop, meta().with_debug(hook));
+    let id = task.id();
+    task.detach();
+    assert!(seen.lock().unwrap().is_empty());
+    assert!(runnable.run());
+    assert_eq!(*seen.lock().unwrap(), [(id, "detached".to_string())]);
+}
+
+#[test]
+fn an_awaited_panic_a_success_and_a_cancellation_are_not_reported() {
+    let (hook, seen) = recording_hook();
+    let (runnable, task) = spawn(
+        async { panic!("read") },
+        drop,
+        meta().with_debug(hook.clone()),
+    );
+    runnable.run();
+    assert!(block_on(task).unwrap_err().is_panic());
+    let (runnable, task) = spawn(async { 5 }, drop, meta().with_debug(hook.clone()));
+    runnable.run();
+    drop(task);
+    let (runnable, task) = spawn(pending::<()>(), drop, meta().with_debug(hook));
+    task.cancel();
+    runnable.run();
+    drop(task);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_panic_waited_for_but_not_read_is_reported() {
+    let (hook, seen) = recording_hook();
+    let (runnable, mut task) = spawn(
+        async { panic!("only waited") },
+        drop,
+        meta().with_debug(hook),
+    );
+    runnable.run();
+    block_on(poll_fn(|cx| task.poll_done(cx)));
+    assert!(task.is_panicked());
+    drop(task);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_panicking_hook_is_contained_and_tasks_without_a_hook_report_nothing() {
+    let hook: corio_core::UnretrievedPanicHook = Arc::new(|_| panic!("the hook itself"));
+    let (runnable, task) = spawn(async { panic!("first") }, drop, meta().with_debug(hook));
+    runnable.run();
+    drop(task); // the hook's panic does not unwind out of the drop
+    let (runnable, task) = spawn(async { panic!("plain") }, drop, meta());
+    assert_eq!(runnable.task_ref().poll_stamp(), None);
+    runnable.set_poll_stamp(9); // no debug word: ignored
+    runnable.run();
+    drop(task);
+}

@@ -156,7 +156,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    global().spawn(f, TaskMeta::new(Location::caller()))
+    // In debug mode, a panic nobody retrieves is reported as for any task.
+    let meta = crate::context::with_debug(|debug| {
+        crate::debug::task_meta(debug, TaskMeta::new(Location::caller()))
+    });
+    global().spawn(f, meta)
 }
 
 /// Runs the blocking closure `f` on a pool thread and returns a [`Task`] for

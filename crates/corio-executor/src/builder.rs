@@ -10,12 +10,14 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use corio_core::Driver;
 use corio_timer::Clock;
 
-use crate::event_loop::{EventLoop, SlowPoll, DEFAULT_SLOW_POLL_THRESHOLD};
+use crate::debug::{Debug, DebugEvent, DebugSetting, Reporter, DEFAULT_SLOW_POLL_THRESHOLD};
+use crate::event_loop::EventLoop;
 use crate::runtime::Runtime;
 
 /// Configures a [`Runtime`] or a bare [`EventLoop`]; made by
@@ -38,7 +40,8 @@ pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
     time: Time,
-    slow_poll: SlowPoll,
+    debug: DebugSetting,
+    on_debug_event: Option<Reporter>,
     driver: Option<Box<dyn Driver>>,
 }
 
@@ -62,7 +65,7 @@ enum Time {
 pub(crate) struct LoopConfig {
     pub(crate) driver: Box<dyn Driver>,
     pub(crate) clock: Clock,
-    pub(crate) slow_poll: Option<Duration>,
+    pub(crate) debug: Option<Arc<Debug>>,
 }
 
 impl Default for Builder {
@@ -73,7 +76,8 @@ impl Default for Builder {
             flavor: Flavor::CurrentThread,
             worker_threads: None,
             time: Time::Real,
-            slow_poll: SlowPoll::FromEnv,
+            debug: DebugSetting::FromEnv,
+            on_debug_event: None,
             driver: None,
         }
     }
@@ -144,10 +148,13 @@ impl Builder {
         self
     }
 
-    /// With `true`, a task poll longer than
+    /// With `true`, debug mode is on (see [`DebugEvent`]): a poll of a task,
+    /// a callback or the main future longer than
     /// [`DEFAULT_SLOW_POLL_THRESHOLD`] (100 ms) is reported with the task's
-    /// name and spawn location; with `false`, nothing is reported, whatever
-    /// `CORIO_DEBUG` says. Without this call, `CORIO_DEBUG=1` turns it on.
+    /// name, id and spawn site, a panic nobody retrieved is reported, and
+    /// `all_tasks` says how long ago each task was polled. With `false`,
+    /// debug mode is off, whatever `CORIO_DEBUG` says. Without this call,
+    /// `CORIO_DEBUG=1` turns it on.
     ///
     /// # Examples
     ///
@@ -156,16 +163,16 @@ impl Builder {
     /// # drop(runtime);
     /// ```
     pub fn debug(mut self, enabled: bool) -> Builder {
-        self.slow_poll = if enabled {
-            SlowPoll::After(DEFAULT_SLOW_POLL_THRESHOLD)
+        self.debug = if enabled {
+            DebugSetting::After(DEFAULT_SLOW_POLL_THRESHOLD)
         } else {
-            SlowPoll::Off
+            DebugSetting::Off
         };
         self
     }
 
-    /// Turns debug mode on with `threshold`: a task poll longer than it is
-    /// reported on standard error with the task's name and spawn location.
+    /// Turns debug mode on (see [`Builder::debug`]) with `threshold`: a poll
+    /// of a task, a callback or the main future longer than it is reported.
     ///
     /// # Examples
     ///
@@ -179,8 +186,31 @@ impl Builder {
     /// # drop(runtime);
     /// ```
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
-        self.slow_poll = SlowPoll::After(threshold);
+        self.debug = DebugSetting::After(threshold);
         self
+    }
+
+    /// Sends debug mode's reports to `hook` instead of standard error (where
+    /// each is printed as `corio: {event}`). It does not turn debug mode on
+    /// ([`Builder::debug`], [`Builder::slow_poll_threshold`] and
+    /// `CORIO_DEBUG` do).
+    ///
+    /// The hook runs on the thread that noticed the event (the loop's, a
+    /// worker, or whichever drops a `Task`), so it should be quick; a panic
+    /// in it is caught and reported on standard error.
+    ///
+    /// # Examples
+    ///
+    /// See [`DebugEvent`].
+    pub fn on_debug_event(mut self, hook: impl Fn(&DebugEvent) + Send + Sync + 'static) -> Builder {
+        self.on_debug_event = Some(Arc::new(hook));
+        self
+    }
+
+    /// Debug mode as configured, if on.
+    fn debug_mode(&self) -> Option<Arc<Debug>> {
+        let threshold = self.debug.threshold()?;
+        Some(Debug::new(threshold, self.on_debug_event.clone()))
     }
 
     /// Drives the loop with `driver` instead of the default one (the IO
@@ -248,7 +278,7 @@ impl Builder {
         let config = crate::multi_thread::Config {
             workers,
             driver: shared_driver()?,
-            slow_poll: self.slow_poll.threshold(),
+            debug: self.debug_mode(),
         };
         Ok(Runtime::on_workers(crate::multi_thread::MultiThread::new(
             config,
@@ -297,7 +327,7 @@ impl Builder {
         LoopConfig {
             driver,
             clock,
-            slow_poll: self.slow_poll.threshold(),
+            debug: self.debug_mode(),
         }
     }
 }
@@ -308,7 +338,8 @@ impl fmt::Debug for Builder {
             .field("flavor", &self.flavor)
             .field("worker_threads", &self.worker_threads)
             .field("time", &self.time)
-            .field("slow_poll", &self.slow_poll)
+            .field("debug", &self.debug)
+            .field("on_debug_event", &self.on_debug_event.is_some())
             .field("custom_driver", &self.driver.is_some())
             .finish()
     }

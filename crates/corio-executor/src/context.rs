@@ -35,6 +35,15 @@ pub(crate) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
     f(unsafe { current.as_ref() })
 }
 
+/// Calls `f` with the debug mode of the runtime current on this thread (the
+/// loop, or a multi-thread runtime), if it has one.
+pub(crate) fn with_debug<R>(f: impl FnOnce(Option<&crate::debug::Debug>) -> R) -> R {
+    with_local(|local| match local {
+        Some(local) => f(local.debug()),
+        None => crate::multi_thread::with_debug(f),
+    })
+}
+
 /// Panics with a message that says so when a loop already runs on this
 /// thread: loops cannot be nested.
 pub(crate) fn assert_no_loop_running() {
@@ -279,20 +288,25 @@ where
 /// ```
 #[track_caller]
 pub fn call_soon(callback: impl FnOnce() + 'static) -> crate::CallbackHandle {
-    expect_loop("corio::call_soon", |local| local.call_soon(callback))
+    let site = Location::caller();
+    expect_loop("corio::call_soon", |local| local.call_soon(site, callback))
 }
 
-/// Returns a description of the task that is running, or `None` outside a
-/// task (for example in the future passed to `run_until_complete` itself).
+/// Returns a description of the task that is running: inside the main
+/// future of `run`, `block_on` or `run_until_complete`, that future (named
+/// `main`, as asyncio's main task); `None` outside a runtime and in a
+/// `call_soon` callback.
 ///
 /// # Examples
 ///
 /// ```
 /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
-/// let inside = event_loop.run_until_complete(async {
-///     corio_executor::spawn(async { corio_executor::current_task().is_some() }).await.unwrap()
+/// let (inside, main) = event_loop.run_until_complete(async {
+///     let inside = corio_executor::spawn(async { corio_executor::current_task().is_some() });
+///     (inside.await.unwrap(), corio_executor::current_task().unwrap())
 /// });
 /// assert!(inside);
+/// assert_eq!(main.name(), Some("main"));
 /// assert!(corio_executor::current_task().is_none());
 /// ```
 pub fn current_task() -> Option<TaskInfo> {
@@ -302,18 +316,22 @@ pub fn current_task() -> Option<TaskInfo> {
     })
 }
 
-/// Returns a description of every task alive on the current loop (empty
-/// outside a runtime).
+/// Returns a description of every task alive on the current runtime, the
+/// main future first (named `main`); empty outside a runtime.
+/// [`TaskDump`](crate::TaskDump) prints them as a table.
 ///
 /// # Examples
 ///
 /// ```
 /// let mut event_loop = corio_executor::EventLoop::new().unwrap();
-/// let count = event_loop.run_until_complete(async {
-///     let _sleeper = corio_executor::spawn(std::future::pending::<()>());
-///     corio_executor::all_tasks().len()
+/// let names = event_loop.run_until_complete(async {
+///     let _sleeper = corio_executor::task::Builder::new()
+///         .name("sleeper")
+///         .spawn(std::future::pending::<()>());
+///     let tasks = corio_executor::all_tasks();
+///     tasks.iter().map(|task| task.name().unwrap().to_string()).collect::<Vec<_>>()
 /// });
-/// assert_eq!(count, 1);
+/// assert_eq!(names, ["main", "sleeper"]);
 /// ```
 pub fn all_tasks() -> Vec<TaskInfo> {
     with_local(|local| match local {

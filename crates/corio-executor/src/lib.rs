@@ -43,6 +43,30 @@
 //! timer wheel, and the one IO reactor is polled by whichever worker is
 //! idle. See the `multi_thread` module for each protocol.
 //!
+//! # Debug mode
+//!
+//! asyncio's debug mode, on with `Runtime::builder().debug(true)`,
+//! [`Builder::slow_poll_threshold`] or `CORIO_DEBUG=1`: slow polls of tasks,
+//! callbacks and the main future, and panics nobody retrieved, are reported
+//! as [`DebugEvent`]s (on standard error, or to
+//! [`Builder::on_debug_event`]'s hook), and [`TaskInfo::since_last_poll`]
+//! says how long ago each task was polled. [`all_tasks`] lists the main
+//! future (named `main`) in any mode, and [`TaskDump`] prints the list as a
+//! table:
+//!
+//! ```
+//! let mut event_loop = corio_executor::Runtime::builder().debug(true).build_event_loop().unwrap();
+//! event_loop.run_until_complete(async {
+//!     let _worker = corio_executor::task::Builder::new()
+//!         .name("worker")
+//!         .spawn(std::future::pending::<()>());
+//!     corio_executor::yield_now().await;
+//!     let dump = corio_executor::TaskDump::capture();
+//!     assert_eq!(dump.tasks().len(), 2);
+//!     eprintln!("{dump}");
+//! });
+//! ```
+//!
 //! # Features
 //!
 //! - `io` (on by default): the mio reactor of `corio-reactor` is the default
@@ -53,6 +77,7 @@
 mod blocking;
 mod builder;
 mod context;
+mod debug;
 mod event_loop;
 mod info;
 mod loom;
@@ -66,10 +91,9 @@ pub use builder::Builder;
 pub use context::{
     all_tasks, call_soon, current_task, spawn, spawn_local, task, yield_now, YieldNow,
 };
-pub use event_loop::{
-    CallbackHandle, EventLoop, LoopHandle, DEFAULT_SLOW_POLL_THRESHOLD, EVENT_INTERVAL,
-};
-pub use info::TaskInfo;
+pub use debug::{DebugEvent, DEFAULT_SLOW_POLL_THRESHOLD};
+pub use event_loop::{CallbackHandle, EventLoop, LoopHandle, EVENT_INTERVAL};
+pub use info::{TaskDump, TaskInfo};
 pub use runtime::{Handle, Runtime};
 pub use task_group::{TaskGroup, TaskGroupHandle};
 

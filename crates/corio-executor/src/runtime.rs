@@ -131,6 +131,7 @@ impl Runtime {
     /// let runtime = corio_executor::Runtime::builder().current_thread().build().unwrap();
     /// assert_eq!(runtime.block_on(async { 7 }), 7);
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         // Checked before the `RefCell` is borrowed, so that a nested call
         // gets this message rather than a borrow error.
@@ -226,6 +227,7 @@ impl Handle {
     /// # Examples
     ///
     /// See [`Handle`].
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.flavor {
             HandleFlavor::Loop(_) => multi_thread::block_on_plain(future),

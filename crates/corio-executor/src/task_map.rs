@@ -29,6 +29,11 @@ pub(crate) struct TaskMap {
     free: Vec<usize>,
 }
 
+/// Whether a task with tag `tag` is one of the loop's own.
+pub(crate) fn is_internal(tag: usize) -> bool {
+    tag & INTERNAL != 0
+}
+
 /// The slot of a task with tag `tag`.
 pub(crate) fn key_of(tag: usize) -> usize {
     tag & !INTERNAL

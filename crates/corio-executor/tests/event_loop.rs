@@ -383,9 +383,10 @@ fn current_task_and_all_tasks_describe_the_loops_tasks() {
             (name, listed)
         });
         assert_eq!(name.as_deref(), Some("worker"));
-        assert_eq!(listed.len(), 1);
-        assert!(listed[0].contains("idle"), "{listed:?}");
-        assert!(listed[0].contains("event_loop.rs"), "{listed:?}");
+        assert_eq!(listed.len(), 2, "the main future, then the idle task");
+        assert!(listed[0].contains("\"main\""), "{listed:?}");
+        assert!(listed[1].contains("idle"), "{listed:?}");
+        assert!(listed[1].contains("event_loop.rs"), "{listed:?}");
     });
 }
 

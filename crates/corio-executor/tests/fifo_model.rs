@@ -145,7 +145,8 @@ proptest! {
         let wanted = expected.len();
         event_loop.run_until_complete(async move {
             for _ in 0..10_000 {
-                if watched.borrow().len() >= wanted && corio_executor::all_tasks().is_empty() {
+                // The main future itself is listed: wait until it is alone.
+                if watched.borrow().len() >= wanted && corio_executor::all_tasks().len() == 1 {
                     break;
                 }
                 yield_now().await;

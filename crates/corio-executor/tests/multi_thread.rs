@@ -238,8 +238,16 @@ fn current_task_all_tasks_and_the_task_builder_work_on_workers() {
             .unwrap()
     });
     assert_eq!(name.as_deref(), Some("worker-task"));
-    assert!(listed >= 2, "the sleeper and the task itself: {listed}");
-    assert!(runtime.block_on(async { corio_executor::current_task().is_none() }));
+    assert!(
+        listed >= 3,
+        "main, the sleeper and the task itself: {listed}"
+    );
+    let main = runtime.block_on(async { corio_executor::current_task().unwrap() });
+    assert_eq!(
+        main.name(),
+        Some("main"),
+        "block_on's future is the main task"
+    );
 }
 
 #[test]

@@ -88,7 +88,12 @@ fn current_task_names_the_task_running_on_each_worker() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        assert!(current_task().is_none(), "block_on's future is not a task");
+        let main = current_task().unwrap();
+        assert_eq!(
+            main.name(),
+            Some("main"),
+            "block_on's future is the main task"
+        );
         let tasks: Vec<_> = (0..TASKS)
             .map(|n| {
                 Builder::new().name(format!("task-{n}")).spawn(async move {

@@ -109,7 +109,7 @@ pub use streams::{open_connection, start_server};
 /// ```
 pub mod task {
     pub use corio_executor::task::Builder;
-    pub use corio_executor::{CallbackHandle, YieldNow};
+    pub use corio_executor::{CallbackHandle, TaskDump, TaskInfo, YieldNow};
 }
 
 /// Time: sleeps, timeouts, intervals and the loop's clock.
@@ -156,15 +156,20 @@ pub mod sync {
     };
 }
 
-/// Runtime configuration.
+/// Runtime configuration, and debug mode's events.
 ///
 /// ```
-/// let runtime = corio::Runtime::builder().current_thread().debug(true).build().unwrap();
+/// let runtime = corio::Runtime::builder()
+///     .current_thread()
+///     .debug(true)
+///     .on_debug_event(|event: &corio::runtime::DebugEvent| eprintln!("debug: {event}"))
+///     .build()
+///     .unwrap();
 /// assert_eq!(runtime.block_on(async { 1 }), 1);
 /// assert_eq!(corio::runtime::DEFAULT_SLOW_POLL_THRESHOLD.as_millis(), 100);
 /// ```
 pub mod runtime {
-    pub use corio_executor::{Builder, Handle, DEFAULT_SLOW_POLL_THRESHOLD};
+    pub use corio_executor::{Builder, DebugEvent, Handle, DEFAULT_SLOW_POLL_THRESHOLD};
 }
 
 /// Waits for the tasks as `when` says, or until `timeout` has passed on the
@@ -247,6 +252,7 @@ pub fn sleep(duration: std::time::Duration) -> time::Sleep {
 /// });
 /// assert_eq!(answer, 42);
 /// ```
+#[track_caller]
 pub fn run<F: std::future::Future>(future: F) -> F::Output {
     let mut event_loop = EventLoop::new()
         .unwrap_or_else(|error| panic!("corio::run cannot create an event loop: {error}"));

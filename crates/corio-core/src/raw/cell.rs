@@ -1,15 +1,17 @@
 //! The task allocation: its header, the typed cell around it, and the vtable
 //! through which an untyped header pointer reaches the typed parts.
 
+use std::fmt;
 use std::future::Future;
 use std::mem;
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Waker;
 
-use super::harness::{cancel_run, drop_quietly, run};
+use super::harness::{cancel_run, discard_stage, drop_quietly, run};
 use super::reference::RawTask;
+use crate::debug::UnretrievedPanicHook;
 use crate::error::TaskError;
 use crate::loom::UnsafeCell;
 use crate::state::State;
@@ -33,13 +35,53 @@ pub(super) struct Header {
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) id: TaskId,
-    /// Boxed twice so that the field is one word: most tasks have no name.
-    // A thin pointer keeps the field one word.
-    #[allow(clippy::box_collection)]
-    pub(crate) name: Option<Box<String>>,
+    /// The optional parts, boxed so that the field is one word: most tasks
+    /// have neither a name nor debug-mode metadata.
+    pub(crate) extra: Option<Box<Extra>>,
     pub(crate) location: &'static Location<'static>,
     /// A word the executor owns (its registry slot); the core never reads it.
     pub(crate) tag: AtomicUsize,
+}
+
+/// The optional metadata of a task, shared by `TaskMeta` and the header.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub(crate) name: Option<String>,
+    pub(crate) debug: Option<DebugMeta>,
+}
+
+/// Debug mode's metadata: the hook told of a panic nobody read, and a word
+/// the executor owns (when it last polled the task, in its own units).
+pub(crate) struct DebugMeta {
+    pub(crate) hook: UnretrievedPanicHook,
+    pub(crate) poll_stamp: AtomicU64,
+}
+
+impl Clone for DebugMeta {
+    fn clone(&self) -> DebugMeta {
+        DebugMeta {
+            hook: self.hook.clone(),
+            poll_stamp: AtomicU64::new(self.poll_stamp.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl fmt::Debug for DebugMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebugMeta")
+            .field("poll_stamp", &self.poll_stamp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Meta {
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extra.as_ref()?.name.as_deref()
+    }
+
+    pub(crate) fn debug(&self) -> Option<&DebugMeta> {
+        self.extra.as_ref()?.debug.as_ref()
+    }
 }
 
 /// The typed operations of one `Cell<F, S>`. Every function takes a pointer to
@@ -56,7 +98,8 @@ pub(super) struct Vtable {
     pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Reads, without taking it, whether the output is a panic.
     pub(super) output_is_panic: unsafe fn(NonNull<Header>) -> bool,
-    /// Drops the output (the `Task` gave it up after completion).
+    /// Drops the output (the `Task` gave it up after completion), reporting
+    /// a panic nobody read to the debug hook, if any.
     pub(super) drop_output: unsafe fn(NonNull<Header>),
     /// Frees the cell; called by whoever released the last reference.
     pub(super) dealloc: unsafe fn(NonNull<Header>),
@@ -206,7 +249,9 @@ unsafe fn output_is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
 /// handle owns and gives up.
 unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the join handle owned the stage and hands it over.
-    drop_quietly(unsafe { replace_stage::<F, S>(ptr, Stage::Consumed) });
+    let stage = unsafe { replace_stage::<F, S>(ptr, Stage::Consumed) };
+    // SAFETY: the cell is live; the metadata is read-only.
+    discard_stage(&unsafe { ptr.as_ref() }.meta, stage);
 }
 
 /// # Safety

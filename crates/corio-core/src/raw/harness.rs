@@ -15,9 +15,10 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use super::cell::{dealloc, replace_stage, with_stage, Header, Stage};
+use super::cell::{dealloc, replace_stage, with_stage, Header, Meta, Stage};
 use super::reference::RawTask;
 use super::waker::borrowed_waker;
+use crate::debug::UnretrievedPanic;
 use crate::error::TaskError;
 use crate::state::{
     AfterPending, Completed, Completion, Output, Release, StartRun, TryComplete, JOIN_INTEREST,
@@ -180,7 +181,7 @@ unsafe fn store_output<F: Future, S>(
         drop(unsafe { replace_stage::<F, S>(task.header_ptr(), Stage::Finished(output)) });
         Output::Stored
     } else {
-        drop_quietly(output);
+        discard(&task.header().meta, output);
         Output::Gone
     }
 }
@@ -208,7 +209,8 @@ unsafe fn settle<F: Future, S>(task: RawTask, completed: Completed) {
         Completion::DropOutput => {
             // SAFETY: no join interest was left when we completed, so the
             // output is ours to drop.
-            drop_quietly(unsafe { replace_stage::<F, S>(task.header_ptr(), Stage::Consumed) });
+            let stage = unsafe { replace_stage::<F, S>(task.header_ptr(), Stage::Consumed) };
+            discard_stage(&task.header().meta, stage);
         }
         Completion::WakeJoiner => {
             let header = task.header();
@@ -226,6 +228,33 @@ unsafe fn settle<F: Future, S>(task: RawTask, completed: Completed) {
         }
     }
     drop(task);
+}
+
+/// Drops an output that no `Task` read. A panic is first reported to the
+/// task's unretrieved-panic hook, if it has one (debug mode; see
+/// `crate::debug`); a panic of the hook itself is discarded.
+pub(super) fn discard<T>(meta: &Meta, output: Result<T, TaskError>) {
+    match (output, meta.debug()) {
+        (Err(error @ TaskError::Panicked(_)), Some(debug)) => {
+            let report = UnretrievedPanic {
+                id: meta.id,
+                name: meta.name(),
+                location: meta.location,
+                error: &error,
+            };
+            drop_quietly(catch_unwind(AssertUnwindSafe(|| (debug.hook)(&report))));
+            drop_quietly(error);
+        }
+        (output, _) => drop_quietly(output),
+    }
+}
+
+/// [`discard`] for a stage taken out of the cell.
+pub(super) fn discard_stage<F: Future>(meta: &Meta, stage: Stage<F>) {
+    match stage {
+        Stage::Finished(output) => discard(meta, output),
+        other => drop_quietly(other),
+    }
 }
 
 /// Drops `value`, discarding a panic from its destructor: nobody is left to

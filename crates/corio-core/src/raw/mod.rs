@@ -24,7 +24,7 @@
 //! | 0 | `state` | the state word: the bits below and the reference count |
 //! | 8 | `vtable` | a `&'static` table of the typed operations |
 //! | 16 | `join_waker` | the waker of whoever awaits the `Task` |
-//! | 32 | `meta` | id, name, spawn location, the executor's tag word |
+//! | 32 | `meta` | id, the optional box (name, debug hook), spawn location, the executor's tag word |
 //!
 //! (offsets for 64-bit targets). Every handle (`Runnable`, `Task`,
 //! `TaskRef`, `Waker`) is a pointer to the header holding one reference. The
@@ -110,7 +110,7 @@ mod harness;
 mod reference;
 mod waker;
 
-pub(crate) use cell::{cell_size, header_size, Meta};
+pub(crate) use cell::{cell_size, header_size, DebugMeta, Extra, Meta};
 pub(crate) use reference::{JoinRef, RawTask};
 
 #[cfg(all(test, not(loom)))]

@@ -17,6 +17,7 @@ use corio_core::{TaskError, TaskMeta, TaskRef};
 use corio_timer::Instant;
 
 use super::{EventLoop, Local, Ready};
+use crate::debug::Debug;
 use crate::task_map::Visibility;
 
 /// A scheduled callback, returned by `call_soon`, `call_later` and `call_at`.
@@ -41,6 +42,8 @@ pub struct CallbackHandle {
 /// A `call_soon` callback in the ready queue.
 pub(super) struct Callback {
     pub(super) cancelled: Arc<AtomicBool>,
+    /// Where it was scheduled, for debug mode's slow-callback report.
+    pub(super) site: &'static Location<'static>,
     pub(super) f: Box<dyn FnOnce()>,
 }
 
@@ -89,17 +92,29 @@ impl CallbackHandle {
 }
 
 impl Callback {
-    /// Runs the callback unless it was cancelled.
-    pub(super) fn run(self) {
+    /// Runs the callback unless it was cancelled (timed in debug mode).
+    pub(super) fn run(self, debug: Option<&Debug>) {
         if !self.cancelled.load(Ordering::Acquire) {
-            run_callback(self.f);
+            run_callback(self.f, self.site, debug);
         }
+    }
+}
+
+/// Runs `callback` (scheduled at `site`), timed in debug mode.
+fn run_callback(
+    callback: Box<dyn FnOnce()>,
+    site: &'static Location<'static>,
+    debug: Option<&Debug>,
+) {
+    match debug {
+        None => run_caught(callback),
+        Some(debug) => debug.run_callback(site, || run_caught(callback)),
     }
 }
 
 /// Runs `callback`, reporting a panic on standard error instead of letting
 /// it unwind into the loop (asyncio's "exception in callback").
-fn run_callback(callback: Box<dyn FnOnce()>) {
+fn run_caught(callback: Box<dyn FnOnce()>) {
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(callback)) {
         let error = TaskError::Panicked(payload);
         eprintln!(
@@ -112,12 +127,18 @@ fn run_callback(callback: Box<dyn FnOnce()>) {
 }
 
 impl Local {
-    pub(crate) fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
+    /// `call_soon` of a callback scheduled at `site`.
+    pub(crate) fn call_soon(
+        &self,
+        site: &'static Location<'static>,
+        callback: impl FnOnce() + 'static,
+    ) -> CallbackHandle {
         let handle = CallbackHandle::new();
         self.ready
             .borrow_mut()
             .push_back(Ready::Callback(Box::new(Callback {
                 cancelled: handle.cancelled.clone(),
+                site,
                 f: Box::new(callback),
             })));
         handle
@@ -144,8 +165,9 @@ impl EventLoop {
     /// event_loop.run_until_complete(corio_executor::yield_now());
     /// assert!(ran.get());
     /// ```
+    #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
-        self.local.call_soon(callback)
+        self.local.call_soon(Location::caller(), callback)
     }
 
     /// Schedules `callback` to run once `delay` has passed (asyncio's
@@ -162,6 +184,7 @@ impl EventLoop {
     /// event_loop.call_later(Duration::from_millis(5), move || handle.stop());
     /// event_loop.run_forever();
     /// ```
+    #[track_caller]
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> CallbackHandle {
         let when = self.time() + delay;
         self.call_at(when, callback)
@@ -181,16 +204,19 @@ impl EventLoop {
     /// event_loop.call_at(when, move || handle.stop());
     /// event_loop.run_forever();
     /// ```
+    #[track_caller]
     pub fn call_at(&self, when: Instant, callback: impl FnOnce() + 'static) -> CallbackHandle {
         let cancelled = Arc::new(AtomicBool::new(false));
         let flag = cancelled.clone();
+        let site = Location::caller();
+        let debug = self.local.shared.debug.clone();
         let future = async move {
             corio_timer::sleep_until(when).await;
             if !flag.load(Ordering::Acquire) {
-                run_callback(Box::new(callback));
+                run_callback(Box::new(callback), site, debug.as_deref());
             }
         };
-        let meta = TaskMeta::new(Location::caller()).with_name("call_at");
+        let meta = TaskMeta::new(site).with_name("call_at");
         let (task, key) = self
             .local
             .spawn_on_thread(future, meta, Visibility::Internal);

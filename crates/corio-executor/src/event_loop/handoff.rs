@@ -147,17 +147,24 @@ pub(crate) struct Shared {
     pub(super) unparker: Arc<dyn Unpark>,
     pub(super) stopping: AtomicBool,
     pub(super) closed: AtomicBool,
+    /// Debug mode, if on.
+    pub(super) debug: Option<Arc<crate::debug::Debug>>,
 }
 
 /// Work handed over from another thread.
 pub(super) enum Remote {
     Spawn(Runnable),
     Wake(Runnable),
-    Callback(
-        std::sync::Arc<std::sync::atomic::AtomicBool>,
-        Box<dyn FnOnce() + Send>,
-    ),
+    /// Boxed whole, so that an entry stays two words.
+    Callback(Box<ThreadsafeCallback>),
     Main(Arc<MainWake>),
+}
+
+/// A `call_soon_threadsafe` callback on its way to the loop.
+pub(super) struct ThreadsafeCallback {
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    site: &'static std::panic::Location<'static>,
+    f: Box<dyn FnOnce() + Send>,
 }
 
 /// A handle to an [`EventLoop`](super::EventLoop) that can be used from any
@@ -181,12 +188,16 @@ pub struct LoopHandle {
 }
 
 impl Shared {
-    pub(super) fn new(unparker: Arc<dyn Unpark>) -> Shared {
+    pub(super) fn new(
+        unparker: Arc<dyn Unpark>,
+        debug: Option<Arc<crate::debug::Debug>>,
+    ) -> Shared {
         Shared {
             handoff: Handoff::new(),
             unparker,
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            debug,
         }
     }
 
@@ -200,6 +211,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let meta = crate::debug::task_meta(self.debug.as_deref(), meta);
         let shared = self.clone();
         corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta)
     }
@@ -272,10 +284,13 @@ impl Local {
                 self.adopt(runnable, Visibility::Listed);
             }
             Remote::Wake(runnable) => self.ready.borrow_mut().push_back(Ready::Task(runnable)),
-            Remote::Callback(cancelled, f) => self
-                .ready
-                .borrow_mut()
-                .push_back(Ready::Callback(Box::new(Callback { cancelled, f }))),
+            Remote::Callback(callback) => {
+                let ThreadsafeCallback { cancelled, site, f } = *callback;
+                let callback = Callback { cancelled, site, f };
+                self.ready
+                    .borrow_mut()
+                    .push_back(Ready::Callback(Box::new(callback)))
+            }
             Remote::Main(marker) => self.ready.borrow_mut().push_back(Ready::Main(marker)),
         }
     }
@@ -316,12 +331,15 @@ impl LoopHandle {
     /// });
     /// event_loop.run_forever();
     /// ```
+    #[track_caller]
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let handle = CallbackHandle::new();
-        self.shared.push_remote(Remote::Callback(
-            handle.cancelled.clone(),
-            Box::new(callback),
-        ));
+        self.shared
+            .push_remote(Remote::Callback(Box::new(ThreadsafeCallback {
+                cancelled: handle.cancelled.clone(),
+                site: std::panic::Location::caller(),
+                f: Box::new(callback),
+            })));
         handle
     }
 

@@ -16,7 +16,9 @@
 //! - `maintenance.rs`: polling the driver, firing timers, virtual time, and
 //!   shrinking the ready queue ([`EVENT_INTERVAL`]).
 //! - `shutdown.rs`: cancelling what is left when the loop is dropped.
-//! - `slow_poll.rs`: the slow-poll report of debug mode.
+//!
+//! Debug mode (timing polls, stamping tasks, reporting) lives in the
+//! crate's `debug` module; the loop holds it, when on, in its `Shared`.
 //!
 //! A loop is configured by [`Builder`](crate::Builder) (`Runtime::builder()`),
 //! whose `build_event_loop` makes a bare loop; [`EventLoop::new`] and
@@ -27,15 +29,12 @@ mod handoff;
 mod maintenance;
 mod run;
 mod shutdown;
-mod slow_poll;
 
 pub use callbacks::CallbackHandle;
 pub use handoff::LoopHandle;
 pub use maintenance::EVENT_INTERVAL;
-pub use slow_poll::DEFAULT_SLOW_POLL_THRESHOLD;
 
 pub(crate) use handoff::Shared;
-pub(crate) use slow_poll::{run_timed, SlowPoll};
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -45,13 +44,13 @@ use std::io;
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use corio_core::{Driver, Runnable, Task, TaskMeta, TaskRef};
 use corio_timer::{Instant, Timers};
 
 use crate::builder::LoopConfig;
 use crate::context::EnterMode;
+use crate::debug::Debug;
 use crate::info::TaskInfo;
 use crate::task_map::{TaskMap, Visibility};
 
@@ -85,11 +84,22 @@ pub(crate) struct Local {
     timers: Timers,
     driver: RefCell<Box<dyn Driver>>,
     io_context: Option<Arc<dyn Any + Send + Sync>>,
-    /// The registry slot of the task being polled.
-    current_task: Cell<Option<usize>>,
+    /// What is being polled.
+    current: Cell<Current>,
+    /// The main future of the `run_until_complete` under way, if any.
+    main: RefCell<Option<Arc<run::MainWake>>>,
     polls_since_maintenance: Cell<u32>,
-    /// Polls longer than this are reported (debug mode).
-    slow_poll: Cell<Option<Duration>>,
+}
+
+/// What the loop is polling, for `current_task`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Current {
+    /// Nothing (or a callback).
+    Nothing,
+    /// The main future of `run_until_complete`.
+    Main,
+    /// The task in this registry slot.
+    Task(usize),
 }
 
 /// One entry of the ready queue: two words, so that a queue holding a
@@ -144,9 +154,9 @@ impl EventLoop {
         let LoopConfig {
             driver,
             clock,
-            slow_poll,
+            debug,
         } = config;
-        let shared = Arc::new(Shared::new(driver.unparker()));
+        let shared = Arc::new(Shared::new(driver.unparker(), debug));
         let io_context = driver.io_context();
         EventLoop {
             local: Rc::new(Local {
@@ -156,9 +166,9 @@ impl EventLoop {
                 timers: Timers::new(clock),
                 driver: RefCell::new(driver),
                 io_context,
-                current_task: Cell::new(None),
+                current: Cell::new(Current::Nothing),
+                main: RefCell::new(None),
                 polls_since_maintenance: Cell::new(0),
-                slow_poll: Cell::new(slow_poll),
             }),
         }
     }
@@ -211,7 +221,8 @@ impl EventLoop {
         }
     }
 
-    /// Returns a description of every task alive on this loop.
+    /// Returns a description of every task alive on this loop, the main
+    /// future of a `run_until_complete` under way first (named `main`).
     ///
     /// # Examples
     ///
@@ -330,6 +341,7 @@ impl Local {
         F: Future + 'static,
         F::Output: 'static,
     {
+        let meta = crate::debug::task_meta(self.debug(), meta);
         let shared = self.shared.clone();
         // `spawn_unchecked` needs the runnable, and so the future, to be run
         // and dropped only on this thread. The runnable goes to this loop's
@@ -359,22 +371,45 @@ impl Local {
         crate::task_map::key_of(tag)
     }
 
+    /// Debug mode, if on.
+    pub(crate) fn debug(&self) -> Option<&Debug> {
+        self.shared.debug.as_deref()
+    }
+
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
-        let key = self.current_task.get()?;
-        self.tasks.borrow().get(key).map(TaskInfo::from_task)
+        match self.current.get() {
+            Current::Nothing => None,
+            Current::Main => Some(self.main.borrow().as_ref()?.task.info(self.debug())),
+            Current::Task(key) => {
+                let tasks = self.tasks.borrow();
+                Some(TaskInfo::from_task(tasks.get(key)?, self.debug()))
+            }
+        }
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
-        self.tasks
+        let debug = self.debug();
+        let main = self
+            .main
             .borrow()
-            .visible()
-            .map(TaskInfo::from_task)
-            .collect()
+            .as_ref()
+            .map(|main| main.task.info(debug));
+        let tasks = self.tasks.borrow();
+        let tasks = tasks.visible().map(|task| TaskInfo::from_task(task, debug));
+        main.into_iter().chain(tasks).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_hand_off_entry_is_two_words() {
+        assert_eq!(
+            std::mem::size_of::<super::handoff::Remote>(),
+            2 * std::mem::size_of::<usize>()
+        );
+    }
+
     #[test]
     fn a_ready_queue_entry_is_two_words() {
         assert_eq!(

@@ -10,6 +10,7 @@
 //! `Ready::Main` marker in the ready queue, so FIFO order holds for it too.
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,7 +20,8 @@ use corio_core::{coop, Runnable};
 
 use super::handoff::{Remote, Shared};
 use super::maintenance::Pace;
-use super::{EventLoop, Local, Ready};
+use super::{Current, EventLoop, Local, Ready};
+use crate::info::MainTask;
 
 /// Whether a run of the loop ends at a [`LoopHandle::stop`](super::LoopHandle::stop).
 #[derive(Clone, Copy)]
@@ -36,6 +38,9 @@ pub(super) enum Stop {
 pub(super) struct MainWake {
     shared: Arc<Shared>,
     queued: AtomicBool,
+    /// The main future as `all_tasks` lists it (in the same allocation, so
+    /// that a `run_until_complete` allocates once).
+    pub(super) task: MainTask,
 }
 
 impl Wake for MainWake {
@@ -53,6 +58,17 @@ impl Wake for MainWake {
         if let Err(main) = queued {
             self.shared.push_remote(Remote::Main(main));
         }
+    }
+}
+
+/// Forgets the main task when `run_until_complete` returns or unwinds.
+struct MainGuard<'a> {
+    local: &'a Local,
+}
+
+impl Drop for MainGuard<'_> {
+    fn drop(&mut self) {
+        self.local.main.borrow_mut().take();
     }
 }
 
@@ -74,22 +90,30 @@ impl EventLoop {
     /// let answer = event_loop.run_until_complete(async { 42 });
     /// assert_eq!(answer, 42);
     /// ```
+    #[track_caller]
     pub fn run_until_complete<F: Future>(&mut self, future: F) -> F::Output {
         let _running = self.local.enter_running();
         let mut future = pin!(future);
         let main = Arc::new(MainWake {
             shared: self.local.shared.clone(),
             queued: AtomicBool::new(true),
+            task: MainTask::new(Location::caller()),
         });
+        let _main = self.local.set_main(main.clone());
         let waker = Waker::from(main.clone());
         self.local
             .ready
             .borrow_mut()
             .push_back(Ready::Main(main.clone()));
         let mut output = None;
-        self.local.run(Some(&main), &mut || {
+        let local = &self.local;
+        local.run(Some(&main), &mut || {
             let mut cx = Context::from_waker(&waker);
-            match coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+            let previous = local.current.replace(Current::Main);
+            let poll = || coop::with_budget(|| future.as_mut().poll(&mut cx));
+            let polled = main.task.poll(local.debug(), poll);
+            local.current.set(previous);
+            match polled {
                 Poll::Ready(value) => {
                     output = Some(value);
                     true
@@ -125,6 +149,12 @@ impl EventLoop {
 }
 
 impl Local {
+    /// Lists `main` as the loop's main task until the guard drops.
+    fn set_main(&self, main: Arc<MainWake>) -> MainGuard<'_> {
+        *self.main.borrow_mut() = Some(main);
+        MainGuard { local: self }
+    }
+
     /// The loop proper. `poll_main` polls the main future and returns `true`
     /// once it is complete; `main` identifies its live wake marker, and
     /// without one the run ends at a stop instead.
@@ -149,7 +179,7 @@ impl Local {
                     .set(self.polls_since_maintenance.get() + 1);
                 match entry {
                     Ready::Task(runnable) => self.run_task(runnable),
-                    Ready::Callback(callback) => callback.run(),
+                    Ready::Callback(callback) => callback.run(self.debug()),
                     Ready::Main(marker) => {
                         let is_current = main.is_some_and(|main| Arc::ptr_eq(main, &marker));
                         if is_current {
@@ -170,13 +200,16 @@ impl Local {
     /// Polls a task once within a coop budget, as the current task, and
     /// forgets it once it has finished.
     pub(super) fn run_task(&self, runnable: Runnable) {
-        let key = crate::task_map::key_of(runnable.tag());
-        let previous = self.current_task.replace(Some(key));
-        let finished = match self.slow_poll.get() {
+        let tag = runnable.tag();
+        let key = crate::task_map::key_of(tag);
+        let previous = self.current.replace(Current::Task(key));
+        let finished = match self.debug() {
             None => coop::with_budget(|| runnable.run()),
-            Some(threshold) => super::slow_poll::run_timed(runnable, threshold),
+            // A `call_at` task times its callback itself.
+            Some(_) if crate::task_map::is_internal(tag) => coop::with_budget(|| runnable.run()),
+            Some(debug) => debug.run_task(runnable),
         };
-        self.current_task.set(previous);
+        self.current.set(previous);
         if finished {
             self.tasks.borrow_mut().remove(key);
         }

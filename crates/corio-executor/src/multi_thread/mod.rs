@@ -74,7 +74,8 @@ use corio_core::{coop, Driver, Runnable, Task, TaskMeta, TaskRef};
 use corio_timer::{Clock, Timers};
 use crossbeam_queue::SegQueue;
 
-use crate::info::TaskInfo;
+use crate::debug::Debug;
+use crate::info::{MainTask, TaskInfo};
 use idle::Idle;
 use park::Parker;
 use registry::{Pinning, Registry};
@@ -103,7 +104,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     /// The shared driver (the IO reactor), if any.
     pub(crate) driver: Option<Box<dyn Driver + Send>>,
-    pub(crate) slow_poll: Option<Duration>,
+    pub(crate) debug: Option<Arc<Debug>>,
 }
 
 /// What the workers, the handles and the tasks' schedule hooks share.
@@ -117,7 +118,10 @@ pub(crate) struct Shared {
     /// The driver, held by whichever idle worker parks in it.
     driver: Option<std::sync::Mutex<Box<dyn Driver + Send>>>,
     io_context: Option<std::sync::Arc<dyn Any + Send + Sync>>,
-    slow_poll: Option<Duration>,
+    /// Debug mode, if on.
+    debug: Option<Arc<Debug>>,
+    /// The main futures of the `block_on` calls under way.
+    mains: std::sync::Mutex<Vec<Arc<MainTask>>>,
     /// Set when the runtime starts shutting down: spawns are cancelled at
     /// once from then on.
     shutdown: AtomicBool,
@@ -266,7 +270,10 @@ where
         Some(Context {
             worker: Some(worker),
             shared,
-        }) => Ok(worker.spawn_local(shared, future, meta, then)),
+        }) => {
+            let meta = crate::debug::task_meta(shared.debug.as_deref(), meta);
+            Ok(worker.spawn_local(shared, future, meta, then))
+        }
         Some(Context { worker: None, .. }) => panic!(
             "corio::spawn_local was called in the future of a multi-thread runtime's \
              block_on, which runs on the calling thread, not on a worker: spawn a task \
@@ -276,23 +283,41 @@ where
     })
 }
 
-/// The task running on this worker, if this is a worker of a multi-thread
-/// runtime.
+/// Calls `f` with the debug mode of the multi-thread runtime current on
+/// this thread, if any.
+pub(crate) fn with_debug<R>(f: impl FnOnce(Option<&Debug>) -> R) -> R {
+    with_current(|context| f(context.and_then(|context| context.shared.debug.as_deref())))
+}
+
+/// The task running on this worker, or the main future on a `block_on`
+/// thread, if this thread runs a multi-thread runtime.
 pub(crate) fn current_task() -> Option<TaskInfo> {
     with_current(|context| {
         let context = context?;
-        let tag = context.worker.as_ref()?.current_task()?;
-        let task = context.shared.registry.get(tag)?;
-        Some(TaskInfo::from_task(&task))
+        let debug = context.shared.debug.as_deref();
+        match &context.worker {
+            Some(worker) => {
+                let task = context.shared.registry.get(worker.current_task()?)?;
+                Some(TaskInfo::from_task(&task, debug))
+            }
+            None => BLOCK_ON_MAIN.with_borrow(|main| Some(main.as_ref()?.info(debug))),
+        }
     })
 }
 
-/// Every live task of the current multi-thread runtime, if any.
+/// Every live task of the current multi-thread runtime, if any, the main
+/// futures of its `block_on` calls first.
 pub(crate) fn all_tasks() -> Option<Vec<TaskInfo>> {
     with_current(|context| {
-        let context = context?;
-        let tasks = context.shared.registry.all();
-        Some(tasks.iter().map(TaskInfo::from_task).collect())
+        let shared = &context?.shared;
+        let debug = shared.debug.as_deref();
+        let mut listed: Vec<TaskInfo> = corio_core::lock(&shared.mains)
+            .iter()
+            .map(|main| main.info(debug))
+            .collect();
+        let tasks = shared.registry.all();
+        listed.extend(tasks.iter().map(|task| TaskInfo::from_task(task, debug)));
+        Some(listed)
     })
 }
 
@@ -323,6 +348,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let meta = crate::debug::task_meta(self.debug.as_deref(), meta);
         let shared = self.clone();
         let (runnable, task) =
             corio_core::spawn(future, move |runnable| shared.schedule(runnable), meta);
@@ -442,7 +468,7 @@ impl MultiThread {
         let Config {
             workers: count,
             driver,
-            slow_poll,
+            debug,
         } = config;
         let unparker = driver.as_ref().map(|driver| driver.unparker());
         let io_context = driver.as_ref().and_then(|driver| driver.io_context());
@@ -467,7 +493,8 @@ impl MultiThread {
             timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
             driver: driver.map(std::sync::Mutex::new),
             io_context,
-            slow_poll,
+            debug,
+            mains: std::sync::Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -505,9 +532,12 @@ impl Handle {
 
     /// Runs `future` on the calling thread until it completes; tasks it
     /// spawns run on the workers; its timers and sockets use the runtime's.
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         crate::context::assert_no_loop_running();
         let _running = crate::context::mark_running();
+        let main = Arc::new(MainTask::new(std::panic::Location::caller()));
+        let _listed = ListedMain::new(&self.shared, main.clone());
         let context = Context {
             shared: self.shared.clone(),
             worker: None,
@@ -516,10 +546,45 @@ impl Handle {
         let shared = &self.shared;
         let _timers = shared.timers[shared.outside_shard()].enter();
         let _io = corio_core::enter_io_context(shared.io_context.clone());
-        park_on(future, || {
+        let main = Some((&*main, shared.debug.as_deref()));
+        park_on(future, main, || {
             shared.fire_timers();
             shared.park_timeout()
         })
+    }
+}
+
+thread_local! {
+    /// The main future of the `block_on` running on this thread, for
+    /// `current_task` (a `block_on` thread's context has no worker).
+    static BLOCK_ON_MAIN: std::cell::RefCell<Option<Arc<MainTask>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Lists a `block_on` call's main future in `all_tasks`, and makes it this
+/// thread's current task between worker-less polls, until dropped.
+struct ListedMain<'a> {
+    shared: &'a Shared,
+    main: Arc<MainTask>,
+    previous: Option<Arc<MainTask>>,
+}
+
+impl<'a> ListedMain<'a> {
+    fn new(shared: &'a Shared, main: Arc<MainTask>) -> ListedMain<'a> {
+        corio_core::lock(&shared.mains).push(main.clone());
+        let previous = BLOCK_ON_MAIN.replace(Some(main.clone()));
+        ListedMain {
+            shared,
+            main,
+            previous,
+        }
+    }
+}
+
+impl Drop for ListedMain<'_> {
+    fn drop(&mut self) {
+        BLOCK_ON_MAIN.set(self.previous.take());
+        corio_core::lock(&self.shared.mains).retain(|main| !Arc::ptr_eq(main, &self.main));
     }
 }
 
@@ -528,13 +593,18 @@ impl Handle {
 pub(crate) fn block_on_plain<F: Future>(future: F) -> F::Output {
     crate::context::assert_no_loop_running();
     let _running = crate::context::mark_running();
-    park_on(future, || None)
+    park_on(future, None, || None)
 }
 
 /// Polls `future` on this thread whenever it was woken, within a coop
-/// budget; between polls calls `idle` (which returns how long this thread
-/// may park at most) and parks.
-fn park_on<F: Future>(future: F, mut idle: impl FnMut() -> Option<Duration>) -> F::Output {
+/// budget (as `main`, with its debug mode, when listed); between polls
+/// calls `idle` (which returns how long this thread may park at most) and
+/// parks.
+fn park_on<F: Future>(
+    future: F,
+    main: Option<(&MainTask, Option<&Debug>)>,
+    mut idle: impl FnMut() -> Option<Duration>,
+) -> F::Output {
     let wake = Arc::new(BlockOnWake {
         parker: Parker::new(None),
         woken: AtomicBool::new(true),
@@ -544,7 +614,12 @@ fn park_on<F: Future>(future: F, mut idle: impl FnMut() -> Option<Duration>) -> 
     let mut future = pin!(future);
     loop {
         if wake.woken.swap(false, Ordering::AcqRel) {
-            if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+            let mut poll = || coop::with_budget(|| future.as_mut().poll(&mut cx));
+            let polled = match main {
+                None => poll(),
+                Some((main, debug)) => main.poll(debug, poll),
+            };
+            if let Poll::Ready(output) = polled {
                 return output;
             }
             continue;
@@ -693,7 +768,7 @@ mod tests {
             let runtime = MultiThread::new(Config {
                 workers: 2,
                 driver: None,
-                slow_poll: None,
+                debug: None,
             })
             .unwrap();
             let shared = Arc::downgrade(&runtime.shared);

@@ -375,9 +375,9 @@ impl Worker {
         }
         let tag = runnable.tag();
         let previous = self.current_task.replace(Some(tag));
-        let finished = match shared.slow_poll {
+        let finished = match &shared.debug {
             None => coop::with_budget(|| runnable.run()),
-            Some(threshold) => crate::event_loop::run_timed(runnable, threshold),
+            Some(debug) => debug.run_task(runnable),
         };
         self.current_task.set(previous);
         if finished {
