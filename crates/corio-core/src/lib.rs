@@ -62,6 +62,8 @@ mod state;
 mod task;
 
 #[cfg(all(test, loom))]
+mod loom_promise;
+#[cfg(all(test, loom))]
 mod loom_tests;
 
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
