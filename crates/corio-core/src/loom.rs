@@ -16,20 +16,20 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Mutex, MutexGuard};
+pub use std::sync::{Mutex, MutexGuard};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::{Mutex, MutexGuard};
+pub use loom::sync::{Mutex, MutexGuard};
 
 /// Locks `mutex` under the crate's poisoned-lock policy ([`crate::lock`]).
 #[cfg(not(loom))]
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     crate::lock(mutex)
 }
 
 /// Locks `mutex`; loom's mutex is never poisoned in a model that passes.
 #[cfg(loom)]
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
