@@ -160,8 +160,6 @@ pub(crate) fn asan() -> Result {
             "--workspace",
             "--exclude",
             "corio-bench",
-            "--exclude",
-            "corio-stress",
             "--lib",
             "--bins",
             "--tests",

@@ -14,6 +14,10 @@ fn reference_level(elapsed: u64, when: u64) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "2.5 million pairs of pure arithmetic: hours under Miri, and no unsafe code"
+)]
 fn level_for_matches_the_reference_on_every_small_pair_and_every_bit() {
     for elapsed in 0..512u64 {
         for when in elapsed + 1..elapsed + 5000 {
@@ -202,6 +206,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
+    // Without failure persistence under Miri, which isolates the file system.
+    #![proptest_config(corio_test_support::proptest_config())]
+
     /// Model: a BTreeMap from (tick, seq) to value. Every live entry fires
     /// exactly once, at the first advance whose target reaches its tick (never
     /// early, never late in ticks); cancelled entries never fire; the next
