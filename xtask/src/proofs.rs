@@ -57,7 +57,9 @@ pub(crate) fn miri() -> Result {
     step("corio-executor's event loop under Miri", test)?;
     // The multi-thread runtime's local run queue: its unit tests (push, pop,
     // overflow, steal, wrap-around, and threads stealing while the owner
-    // pushes) run all of its unsafe code.
+    // pushes) run all of its unsafe code. The parker's and the idle set's
+    // unit tests (unpark before park, a timeout, a wake from another
+    // thread; searching workers) run the atomics that workers share.
     let mut test = nightly_cargo(
         &[
             "miri",
@@ -67,11 +69,16 @@ pub(crate) fn miri() -> Result {
             "--lib",
             "--",
             "multi_thread::queue::tests",
+            "multi_thread::park::tests",
+            "multi_thread::idle::tests",
         ],
         MIRI_TARGET,
     );
     test.env("MIRIFLAGS", "-Zmiri-strict-provenance");
-    step("the multi-thread runtime's local queue under Miri", test)?;
+    step(
+        "the multi-thread runtime's local queue, parker and idle set under Miri",
+        test,
+    )?;
     // corio-sync's unsafe code (the Mutex's access to its data, and the
     // combinators' pinned slice, which their hand-polled unit tests in `--lib`
     // reach) and its waiter lists, through the hand-polled tests and a few

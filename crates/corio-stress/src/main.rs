@@ -8,10 +8,13 @@
 //! `mt-churn`, `slow-reader`. `--quick` shortens the multi-thread churn
 //! (5 s instead of 60 s) and the slow reader's stall; the counts stay.
 //!
-//! Memory rule: after each phase, once freed memory is handed back to the
+//! Memory rules: after each phase, once freed memory is handed back to the
 //! OS (`malloc_trim`, see `memory::trim`), the resident size is within
 //! 10% of the phase's start (the note also gives its anonymous part, heap
-//! and stacks). A warm-up before the first phase does a little of each
+//! and stacks); and the live heap, counted exactly by the global allocator
+//! (`memory::CountingAlloc`), is back to its start but for the phase's own
+//! row and note (16 KiB at most): no leak. glibc's mmap threshold is fixed
+//! (`memory::fix_mmap_threshold`) so that resident size follows the heap. A warm-up before the first phase does a little of each
 //! phase's work once, so that one-time state (lazily built statics,
 //! thread-locals, the allocator's per-thread arenas, which glibc keeps and
 //! hands to the next threads) is in every phase's starting figure rather
@@ -41,6 +44,13 @@ pub enum Length {
 /// The resident size may end a phase at most this fraction above its start.
 const RSS_TOLERANCE: f64 = 0.10;
 
+/// The live heap may end a phase at most this far above its start: the
+/// phase's row and note, kept for the summary.
+const LIVE_HEAP_TOLERANCE: i64 = 16 * 1024;
+
+#[global_allocator]
+static ALLOCATOR: memory::CountingAlloc = memory::CountingAlloc;
+
 const PHASES: &[&str] = &["tcp", "timers", "tasks", "mt-churn", "slow-reader"];
 
 fn main() -> ExitCode {
@@ -66,6 +76,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let started = Instant::now();
+    memory::fix_mmap_threshold();
     if let Err(error) = phases::warm_up() {
         eprintln!("corio-stress: the warm-up failed: {error}");
         return ExitCode::FAILURE;
@@ -128,6 +139,7 @@ fn run_phase(name: &str, length: Length) -> (bool, String) {
     memory::trim();
     let start_rss = memory::rss_bytes();
     let start_anon = memory::anon_rss_bytes();
+    let start_live = memory::live_heap_bytes();
     let sampler = memory::PeakSampler::start();
     let started = Instant::now();
     let outcome = match name {
@@ -144,8 +156,10 @@ fn run_phase(name: &str, length: Length) -> (bool, String) {
     let final_rss = memory::rss_bytes();
     let final_anon = memory::anon_rss_bytes();
     let outcome = outcome.unwrap_or_else(Outcome::failed);
+    let live_growth = memory::live_heap_bytes() - start_live;
+    let leak_free = live_growth <= LIVE_HEAP_TOLERANCE;
     let memory_ok = final_rss as f64 <= start_rss as f64 * (1.0 + RSS_TOLERANCE);
-    let ok = outcome.ok && memory_ok && outcome.expected == outcome.seen;
+    let ok = outcome.ok && memory_ok && leak_free && outcome.expected == outcome.seen;
     print_row(name, &outcome, peak, final_rss, elapsed, ok);
     let mut note = outcome.note;
     note.push_str(&format!(
@@ -160,6 +174,10 @@ fn run_phase(name: &str, length: Length) -> (bool, String) {
         },
         memory::kib(start_anon),
         memory::kib(final_anon),
+    ));
+    note.push_str(&format!(
+        "; live heap {live_growth:+} bytes{}",
+        if leak_free { "" } else { ": LEAK" }
     ));
     (ok, note)
 }
