@@ -1,4 +1,6 @@
-//! Faults on a running loop: a panic in each place user code runs, wakers
+//! Faults on a running loop: a panic in each place user code runs (a task,
+//! a `call_soon` callback, a done callback, the drop of a cancelled future,
+//! a waker woken from a foreign thread while a task is cancelled), wakers
 //! that outlive their task or their runtime, a runtime dropped in the middle
 //! of IO, a peer that resets mid-write, malformed input to `BufReader`.
 //!
@@ -21,7 +23,7 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -212,6 +214,63 @@ fn wakes_from_a_foreign_thread_racing_with_cancel_drop_each_future_once() {
         ROUNDS,
         "every future was dropped exactly once"
     );
+}
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker failed");
+    }
+}
+
+#[test]
+fn a_panicking_wake_from_a_foreign_thread_racing_cancel_reaches_that_thread_only() {
+    let drops = DropCounter::new();
+    let mut event_loop = EventLoop::new().unwrap();
+    let promise: Promise<u32> = Promise::new();
+    // An awaiter outside the loop whose waker panics: the foreign thread
+    // that completes the promise runs that wake.
+    let mut outside = promise.clone();
+    let waker = Waker::from(Arc::new(PanickingWaker));
+    assert!(corio_test_support::poll_once(&mut outside, &waker).is_pending());
+    let (kept, cancelled) = (drops.token(), drops.token());
+    let (awaited, cancel_outcome, completer) = event_loop.run_until_complete(async {
+        let awaiting = promise.clone();
+        let awaiter = corio::spawn(async move {
+            let _token = kept;
+            awaiting.await
+        });
+        let awaiting = promise.clone();
+        let to_cancel = corio::spawn(async move {
+            let _token = cancelled;
+            awaiting.await
+        });
+        corio::yield_now().await;
+        let setter = promise.clone();
+        let completer = thread::spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| setter.set_result(4)))
+        });
+        // Races the foreign completion, which wakes this task too.
+        to_cancel.cancel();
+        let awaited = awaiter.await.unwrap();
+        let cancel_outcome = to_cancel.await;
+        let completer = corio::to_thread(move || completer.join().unwrap())
+            .await
+            .unwrap();
+        (awaited, cancel_outcome, completer)
+    });
+    assert_eq!(awaited, Ok(4), "the loop's awaiter got the result");
+    match cancel_outcome {
+        Err(error) => assert!(error.is_cancelled()),
+        Ok(result) => assert_eq!(result, Ok(4), "completed before the cancel"),
+    }
+    let payload = completer.expect_err("the completer sees the waker's panic");
+    assert_eq!(corio_test_support::panic_message(payload), "waker failed");
+    assert_eq!(drops.count(), 2, "both futures were dropped once");
+    drop(outside);
+    assert_eq!(event_loop.run_until_complete(async { 8 }), 8);
 }
 
 #[test]
