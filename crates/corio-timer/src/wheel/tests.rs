@@ -162,7 +162,10 @@ fn stale_keys_do_not_touch_a_reused_entry() {
 #[test]
 fn the_slab_does_not_grow_in_the_steady_state() {
     let mut wheel = Wheel::new();
-    for round in 0..10_000u64 {
+    // Fewer rounds under Miri (87 s for 10,000): the steady state shows
+    // after a few.
+    let rounds = if cfg!(miri) { 200 } else { 10_000u64 };
+    for round in 0..rounds {
         let key = wheel.insert(round * 7 + 10_000, 0u32);
         let other = wheel.insert(round + 1, 1);
         assert_eq!(wheel.remove(key), Some(0));
