@@ -68,12 +68,23 @@ mod state;
 mod task;
 
 #[cfg(all(test, loom))]
+mod loom_promise;
+#[cfg(all(test, loom))]
 mod loom_tests;
 
 pub use debug::{UnretrievedPanic, UnretrievedPanicHook};
 pub use driver::{enter_io_context, io_context, Driver, IoContextGuard, ParkDriver, Unpark};
 pub use error::TaskError;
 pub use lock::lock;
+
+/// The mutex shared by threads in corio's crates, `std`'s or, under
+/// `--cfg loom`, loom's model-checked one, with [`lock`](loom_sync::lock)
+/// applying the poisoned-lock policy of [`lock()`]. For the sibling crates'
+/// loom models (the timer wheel); not part of the API.
+#[doc(hidden)]
+pub mod loom_sync {
+    pub use crate::loom::{lock, Mutex, MutexGuard};
+}
 pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError, PromiseWait};
 pub use task::{spawn, spawn_unchecked, Runnable, Task, TaskId, TaskMeta, TaskRef, TaskState};
 #[doc(hidden)]

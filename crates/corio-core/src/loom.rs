@@ -2,8 +2,8 @@
 //! model-checked versions under `--cfg loom`.
 //!
 //! Every atomic and `UnsafeCell` whose ordering the task protocol depends on
-//! comes from here, so that `cargo xtask loom` explores the same code that
-//! ships. The task-id counter is deliberately not routed through here: it is a
+//! comes from here, and so does the promise's mutex, so that `cargo xtask
+//! loom` explores the same code that ships. The task-id counter is deliberately not routed through here: it is a
 //! plain global counter whose ordering nothing depends on.
 
 #[cfg(not(loom))]
@@ -14,6 +14,26 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub use std::sync::{Mutex, MutexGuard};
+
+#[cfg(loom)]
+pub use loom::sync::{Mutex, MutexGuard};
+
+/// Locks `mutex` under the crate's poisoned-lock policy ([`crate::lock`]).
+#[cfg(not(loom))]
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    crate::lock(mutex)
+}
+
+/// Locks `mutex`; loom's mutex is never poisoned in a model that passes.
+#[cfg(loom)]
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// `std::cell::UnsafeCell` with loom's closure-based access API, so the same
 /// code compiles against both.

@@ -9,16 +9,21 @@
 //! done callbacks. Completing swaps in the outcome and takes the wakers and
 //! callbacks under the lock, then wakes and calls them after releasing it, so
 //! a callback may use the promise freely.
+//!
+//! The mutex comes from the crate's `loom` module: under `--cfg loom` the
+//! models in `loom_promise.rs` explore every interleaving of completing,
+//! polling and dropping across threads.
 
 use std::error::Error;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::coop;
+use crate::loom::{Mutex, MutexGuard};
 
 /// A one-shot, cloneable, thread-safe slot for a result that someone else
 /// will provide: asyncio's `Future` (`loop.create_future()`).
@@ -158,7 +163,7 @@ impl<T> Promise<T> {
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         // No code that can panic runs while the state is half-updated, and
         // wakers and callbacks run after the lock is released.
-        crate::lock(&self.shared.inner)
+        crate::loom::lock(&self.shared.inner)
     }
 
     /// Completes the promise with `value`, waking every awaiter and running

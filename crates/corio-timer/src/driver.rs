@@ -13,9 +13,10 @@
 use crate::tick::TickSource;
 use crate::wheel::{Fired, Key, Wheel};
 use crate::{Clock, Instant};
+use corio_core::loom_sync::{self as loom, MutexGuard};
 use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -31,7 +32,9 @@ pub(crate) struct Registration {
 pub(crate) struct Shared {
     clock: Clock,
     ticks: TickSource,
-    wheel: Mutex<Wheel<Registration>>,
+    /// The one lock other threads contend for; loom's under `--cfg loom`
+    /// (see `loom_tests.rs`), so that `cargo xtask loom` explores it.
+    wheel: loom::Mutex<Wheel<Registration>>,
 }
 
 thread_local! {
@@ -62,7 +65,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Wheel<Registration>> {
         // The wheel is never left inconsistent across a panic: wakers are
         // woken after the lock is released.
-        corio_core::lock(&self.wheel)
+        loom::lock(&self.wheel)
     }
 
     /// Registers a timer for `deadline`.
@@ -145,7 +148,7 @@ impl Timers {
             shared: Arc::new(Shared {
                 clock,
                 ticks,
-                wheel: Mutex::new(Wheel::new()),
+                wheel: loom::Mutex::new(Wheel::new()),
             }),
             batch: Mutex::new(Vec::new()),
         }

@@ -94,6 +94,8 @@ pub mod doc_support;
 mod driver;
 mod instant;
 mod interval;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod sleep;
 mod tick;
 mod timeout;

@@ -47,6 +47,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
+    // Without failure persistence under Miri, which isolates the file system.
+    #![proptest_config(corio_test_support::proptest_config())]
+
     #[test]
     fn prop_timers_fire_in_deadline_then_registration_order_on_their_tick(
         ops in proptest::collection::vec(op(), 1..120),
