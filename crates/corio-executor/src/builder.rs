@@ -317,6 +317,10 @@ impl fmt::Debug for Builder {
 /// The driver of a loop whose builder was given none: the mio reactor.
 #[cfg(feature = "io")]
 fn default_driver() -> io::Result<Box<dyn Driver>> {
+    #[cfg(all(feature = "uring", target_os = "linux"))]
+    if let Some(driver) = crate::driver_choice::uring_from_env() {
+        return Ok(driver);
+    }
     Ok(Box::new(corio_reactor::Reactor::new()?))
 }
 

@@ -53,6 +53,8 @@
 mod blocking;
 mod builder;
 mod context;
+#[cfg(all(feature = "uring", target_os = "linux"))]
+mod driver_choice;
 mod event_loop;
 mod info;
 mod loom;
