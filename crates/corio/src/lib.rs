@@ -300,6 +300,11 @@ mod guides {
     #[doc = include_str!("../README.md")]
     struct FacadeReadme;
 
+    // corio-uring's README shows it through the facade.
+    #[cfg(target_os = "linux")]
+    #[doc = include_str!("../../corio-uring/README.md")]
+    struct UringReadme;
+
     // The macros crate cannot run its own examples: they need this facade.
     #[doc = include_str!("../../corio-macros/README.md")]
     struct MacrosReadme;
