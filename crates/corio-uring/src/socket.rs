@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 
 use corio_core::coop;
 
@@ -49,13 +49,13 @@ impl<T: AsRawFd + Into<OwnedFd>> Socket<T> {
     fn poll_state<R>(
         &self,
         cx: &mut Context<'_>,
-        operation: impl FnOnce(&mut State, Key) -> Option<io::Result<R>>,
+        operation: impl FnOnce(&mut State, Key, &Waker) -> Option<io::Result<R>>,
     ) -> Poll<io::Result<R>> {
         let permit = ready!(coop::poll_proceed(cx));
         let (result, queued) = {
             let mut state = self.shared.lock();
             let before = state.pending.len();
-            let result = operation(&mut state, self.key);
+            let result = operation(&mut state, self.key, cx.waker());
             (result, state.pending.len() != before)
         };
         if queued {
@@ -75,18 +75,15 @@ impl<T: AsRawFd + Into<OwnedFd>> Socket<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let waker = cx.waker().clone();
-        self.poll_state(cx, |state, key| state.read(key, &waker, buf))
+        self.poll_state(cx, |state, key, waker| state.read(key, waker, buf))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let waker = cx.waker().clone();
-        self.poll_state(cx, |state, key| state.write(key, &waker, buf))
+        self.poll_state(cx, |state, key, waker| state.write(key, waker, buf))
     }
 
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let waker = cx.waker().clone();
-        self.poll_state(cx, |state, key| state.flush(key, &waker))
+        self.poll_state(cx, |state, key, waker| state.flush(key, waker))
     }
 
     /// Flushes, then shuts the write side down.
@@ -102,8 +99,7 @@ impl<T: AsRawFd + Into<OwnedFd>> Socket<T> {
     }
 
     pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<OwnedFd>> {
-        let waker = cx.waker().clone();
-        self.poll_state(cx, |state, key| state.accept(key, &waker))
+        self.poll_state(cx, |state, key, waker| state.accept(key, waker))
     }
 
     /// Runs the nonblocking `operation` once the socket is ready for
@@ -132,8 +128,7 @@ impl<T: AsRawFd + Into<OwnedFd>> Socket<T> {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<()>> {
-        let waker = cx.waker().clone();
-        self.poll_state(cx, |state, key| state.ready(key, &waker, direction))
+        self.poll_state(cx, |state, key, waker| state.ready(key, waker, direction))
     }
 
     pub(crate) fn clear_ready(&self, direction: Direction) {

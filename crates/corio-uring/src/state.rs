@@ -308,7 +308,6 @@ impl State {
             return None;
         }
         let mut copied = 0;
-        let mut freed = Vec::new();
         while copied < buf.len() {
             let Some(chunk) = sock.chunks.front_mut() else {
                 break;
@@ -322,12 +321,13 @@ impl State {
             copied += take;
             chunk.start += take;
             if chunk.start == chunk.end {
-                freed.push(chunk.id);
+                // (`buffers` and `slots` are disjoint fields.)
+                self.buffers.recycle(chunk.id);
                 sock.chunks.pop_front();
             }
         }
-        for id in freed {
-            self.recycle(id);
+        if !self.starved.is_empty() {
+            self.rearm_starved();
         }
         Some(Ok(copied))
     }
@@ -335,6 +335,11 @@ impl State {
     /// Hands a buffer back to the kernel and re-arms a starved socket.
     fn recycle(&mut self, id: u16) {
         self.buffers.recycle(id);
+        self.rearm_starved();
+    }
+
+    /// Re-arms the receive of one socket that ran out of buffers.
+    fn rearm_starved(&mut self) {
         while let Some(key) = self.starved.pop() {
             if let Some(sock) = self.sock(key) {
                 if sock.starved && sock.closing.is_none() {

@@ -63,9 +63,15 @@ impl Completion {
 impl Ring {
     /// Creates a ring with `entries` submission slots.
     pub(crate) fn new(entries: u32) -> io::Result<Ring> {
+        // Completions wait for the next `io_uring_enter` instead of
+        // interrupting the loop (the kernel flags pending work, which
+        // `submit_and_wait` checks); kernels before 5.19 refuse the flags.
         let ring = IoUring::builder()
             .setup_cqsize(entries * 8)
-            .build(entries)?;
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
+            .build(entries)
+            .or_else(|_| IoUring::builder().setup_cqsize(entries * 8).build(entries))?;
         Ok(Ring { ring })
     }
 
