@@ -24,6 +24,7 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -71,6 +72,9 @@ pub struct UringDriver {
     shared: Arc<Shared>,
     completions: Vec<Completion>,
     to_wake: Vec<Waker>,
+    /// The ring is bound to the thread of the first `park`: the driver
+    /// stays on the thread that creates it.
+    _not_send: PhantomData<*const ()>,
 }
 
 /// What the driver shares with its sockets and unparkers.
@@ -142,6 +146,7 @@ impl UringDriver {
             shared,
             completions: Vec::new(),
             to_wake: Vec::new(),
+            _not_send: PhantomData,
         })
     }
 
@@ -186,6 +191,7 @@ fn arm_eventfd(eventfd: &OwnedFd, state: &mut State) {
 impl Driver for UringDriver {
     fn park(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         PARKING.with(|parking| parking.set(Arc::as_ptr(&self.shared)));
+        self.ring.enable()?;
         self.submit_and_dispatch(timeout)
     }
 
@@ -201,6 +207,10 @@ impl Driver for UringDriver {
 impl Drop for UringDriver {
     fn drop(&mut self) {
         let mut in_flight = self.shared.lock().cancel_all();
+        if !self.ring.was_enabled() {
+            // Never parked: nothing was ever submitted.
+            in_flight = 0;
+        }
         let deadline = Instant::now() + Duration::from_secs(1);
         while in_flight > 0 && Instant::now() < deadline {
             let pushed = {
@@ -246,5 +256,60 @@ impl Drop for UringDriver {
 impl std::fmt::Debug for UringDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UringDriver").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver() -> Option<UringDriver> {
+        match UringDriver::new() {
+            Ok(driver) => Some(driver),
+            Err(error) => {
+                println!("skipped: io_uring is not available here ({error})");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn unpark_from_another_thread_wakes_a_blocked_park() {
+        let Some(mut driver) = driver() else { return };
+        // The first park binds the ring to this thread.
+        driver.park(Some(Duration::ZERO)).unwrap();
+        let unparker = driver.unparker();
+        let waker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            unparker.unpark();
+        });
+        let start = Instant::now();
+        driver.park(None).unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        waker.join().unwrap();
+    }
+
+    #[test]
+    fn an_unpark_before_park_is_a_token_consumed_once() {
+        let Some(mut driver) = driver() else { return };
+        driver.unparker().unpark();
+        driver.unparker().unpark();
+        driver.park(None).unwrap();
+        let start = Instant::now();
+        driver.park(Some(Duration::from_millis(20))).unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_zero_timeout_never_blocks_and_a_timeout_returns_without_events() {
+        let Some(mut driver) = driver() else { return };
+        let start = Instant::now();
+        for _ in 0..100 {
+            driver.park(Some(Duration::ZERO)).unwrap();
+        }
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let start = Instant::now();
+        driver.park(Some(Duration::from_millis(15))).unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(15));
     }
 }

@@ -35,9 +35,12 @@ use io_uring::{cqueue, opcode, squeue, IoUring};
 /// The buffer group id of the driver's one provided-buffer ring.
 pub(crate) const BUF_GROUP: u16 = 0;
 
-/// An io_uring instance and the entries waiting to be submitted.
+/// An io_uring instance.
 pub(crate) struct Ring {
     ring: IoUring,
+    /// Created disabled, to be enabled (and bound to its thread) by the
+    /// first `park`.
+    disabled: bool,
 }
 
 /// One completion, copied out of the completion queue.
@@ -62,17 +65,53 @@ impl Completion {
 
 impl Ring {
     /// Creates a ring with `entries` submission slots.
+    ///
+    /// Best first: one issuer whose completions run only when it enters the
+    /// kernel (`SINGLE_ISSUER | DEFER_TASKRUN`, Linux 6.1), created disabled
+    /// so that the thread of the first `park` becomes the issuer; then
+    /// completions that wait for the next enter instead of interrupting
+    /// the loop (`COOP_TASKRUN`, 5.19); then a plain ring. The kernel flags
+    /// pending work (`TASKRUN_FLAG`), which `submit_and_wait` checks.
     pub(crate) fn new(entries: u32) -> io::Result<Ring> {
-        // Completions wait for the next `io_uring_enter` instead of
-        // interrupting the loop (the kernel flags pending work, which
-        // `submit_and_wait` checks); kernels before 5.19 refuse the flags.
+        let cq = entries * 8;
+        if let Ok(ring) = IoUring::builder()
+            .setup_cqsize(cq)
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
+            .setup_r_disabled()
+            .build(entries)
+        {
+            return Ok(Ring {
+                ring,
+                disabled: true,
+            });
+        }
         let ring = IoUring::builder()
-            .setup_cqsize(entries * 8)
+            .setup_cqsize(cq)
             .setup_coop_taskrun()
             .setup_taskrun_flag()
             .build(entries)
-            .or_else(|_| IoUring::builder().setup_cqsize(entries * 8).build(entries))?;
-        Ok(Ring { ring })
+            .or_else(|_| IoUring::builder().setup_cqsize(cq).build(entries))?;
+        Ok(Ring {
+            ring,
+            disabled: false,
+        })
+    }
+
+    /// Whether the kernel may have received submissions.
+    pub(crate) fn was_enabled(&self) -> bool {
+        !self.disabled
+    }
+
+    /// Enables a ring created disabled: the calling thread becomes the only
+    /// one that may submit to it.
+    pub(crate) fn enable(&mut self) -> io::Result<()> {
+        if self.disabled {
+            self.ring.submitter().register_enable_rings()?;
+            self.disabled = false;
+        }
+        Ok(())
     }
 
     /// Queues `entries` for submission, submitting early when the queue is
