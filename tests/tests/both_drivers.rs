@@ -2,6 +2,8 @@
 //! the mio reactor and the io_uring driver (see `drivers/mod.rs` for what
 //! happens where the kernel refuses io_uring).
 
+#![cfg(target_os = "linux")]
+
 mod drivers;
 
 use std::io;

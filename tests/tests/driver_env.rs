@@ -3,6 +3,8 @@
 //! Each case runs this binary again with the variable set, since the
 //! environment is the whole process's.
 
+#![cfg(target_os = "linux")]
+
 use std::process::Command;
 
 const CHILD_ENV: &str = "CORIO_DRIVER_ENV_CHILD";

@@ -3,6 +3,8 @@
 //! comes back to where it was. (Alone in its binary: other tests would open
 //! descriptors meanwhile.)
 
+#![cfg(target_os = "linux")]
+
 mod drivers;
 
 use std::future::Future;

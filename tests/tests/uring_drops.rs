@@ -4,6 +4,8 @@
 //! under AddressSanitizer to check that, see docs/REACTORS.md), and close
 //! their sockets once the kernel is done.
 
+#![cfg(target_os = "linux")]
+
 mod drivers;
 
 use std::future::Future;

@@ -184,7 +184,10 @@ impl Builder {
     }
 
     /// Drives the loop with `driver` instead of the default one (the IO
-    /// reactor with the `io` feature, the core's `ParkDriver` without it).
+    /// reactor with the `io` feature, the core's `ParkDriver` without it;
+    /// with the `uring` feature, corio-uring's io_uring driver when
+    /// `CORIO_DRIVER=uring` is set and the kernel grants io_uring). Pass
+    /// `corio_uring::UringDriver::new()?` here to choose io_uring in code.
     ///
     /// # Examples
     ///
