@@ -199,3 +199,46 @@ fn sockets_outliving_their_driver_fail_with_an_error() {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+#[test]
+fn sockets_that_do_not_read_never_starve_the_others() {
+    // More unread data than the driver's buffer pool holds, spread over
+    // many sockets nobody reads yet.
+    const IDLE: usize = 150;
+    const EACH: usize = 256 * 1024;
+    run_on(Which::Uring, || async {
+        let mut idle = Vec::new();
+        let mut writers = Vec::new();
+        for (index, (mut client, mut server)) in pairs(IDLE).await.into_iter().enumerate() {
+            // Arm the receive, then stop reading.
+            let mut first = [0; 1];
+            assert!(poll_once_then_drop(server.read(&mut first)).is_none());
+            writers.push(corio::spawn(async move {
+                let data = vec![byte(index); EACH];
+                client.write_all(&data).await.unwrap();
+                client.flush().await.unwrap();
+                client
+            }));
+            idle.push(server);
+        }
+        corio::sleep(Duration::from_millis(200)).await;
+        // A new connection still gets its bytes at once.
+        let (mut client, mut server) = pairs(1).await.pop().unwrap();
+        client.write_all(b"still served").await.unwrap();
+        let mut buf = [0; 12];
+        corio::time::timeout(Duration::from_secs(5), server.read_exact(&mut buf))
+            .await
+            .expect("a busy pool starved a new connection")
+            .unwrap();
+        assert_eq!(&buf, b"still served");
+        // And every idle socket then reads all it was sent, intact.
+        for (index, mut server) in idle.into_iter().enumerate() {
+            let mut received = vec![0; EACH];
+            server.read_exact(&mut received).await.unwrap();
+            assert!(received.iter().all(|&b| b == byte(index)));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+    });
+}

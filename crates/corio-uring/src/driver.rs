@@ -39,7 +39,7 @@ use crate::sys::{self, BufRing, Completion, Ring};
 /// Submission queue entries of the ring.
 const RING_ENTRIES: u32 = 1024;
 /// Provided buffers (a power of two) and their size.
-const BUFFERS: u16 = 512;
+const BUFFERS: u16 = 1024;
 const BUFFER_SIZE: u32 = 16 * 1024;
 
 /// A [`Driver`] on Linux's io_uring: reads are multishot receives into
@@ -136,7 +136,7 @@ impl UringDriver {
         let buffers = BufRing::new(BUFFERS, BUFFER_SIZE)?;
         ring.register(&buffers)?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(buffers, BUFFER_SIZE as usize)),
+            state: Mutex::new(State::new(buffers, BUFFER_SIZE as usize, BUFFERS as usize)),
             eventfd: sys::eventfd()?,
             unparked: AtomicBool::new(false),
         });

@@ -10,7 +10,9 @@
 //!   finds its slot; the generation is checked anyway.
 //! * Reads: the first read that finds nothing queued arms a multishot
 //!   receive. Each completion with data queues a [`Chunk`] (a provided buffer
-//!   the socket holds until it is read); end-of-file and errors queue after
+//!   the socket holds until it is read, or a copy of it once three quarters
+//!   of the pool are lent, so that sockets that do not read never starve the
+//!   others); end-of-file and errors queue after
 //!   the data. A receive that ends (`ENOBUFS`, cancelled, or without
 //!   `F_MORE`) is re-armed by the next read that finds nothing queued; a
 //!   socket starved of buffers is re-armed when a buffer comes back. A
@@ -39,7 +41,7 @@ pub(crate) const MAX_IN_FLIGHT: usize = 256 * 1024;
 
 /// The received buffers one socket may hold unread before its receive is
 /// paused.
-pub(crate) const MAX_HELD: usize = 32;
+pub(crate) const MAX_HELD: usize = 8;
 
 /// `user_data` of the eventfd read.
 pub(crate) const EVENTFD: u64 = u64::MAX;
@@ -92,12 +94,22 @@ impl Key {
     }
 }
 
-/// Received bytes: `start..end` of provided buffer `id`.
+/// Received bytes: `start..end` of their storage.
 #[derive(Debug)]
 struct Chunk {
-    id: u16,
+    data: ChunkData,
     start: usize,
     end: usize,
+}
+
+/// Where a chunk's bytes are.
+#[derive(Debug)]
+enum ChunkData {
+    /// Still in provided buffer `id`, lent to the socket until read.
+    Buffer(u16),
+    /// Copied out, because the pool ran low: a socket that does not read
+    /// never keeps the others from receiving.
+    Owned(Vec<u8>),
 }
 
 /// What a read finds after the data.
@@ -196,6 +208,10 @@ pub(crate) struct State {
     pub(crate) pending: Vec<squeue::Entry>,
     buffers: BufRing,
     buffer_size: usize,
+    /// Provided buffers lent to sockets (received, not yet read).
+    lent: usize,
+    /// Past this many lent buffers, received bytes are copied out.
+    lend_limit: usize,
     starved: Vec<Key>,
     pub(crate) counter: Box<u64>,
     pub(crate) counter_armed: bool,
@@ -214,13 +230,15 @@ pub(crate) fn gone() -> io::Error {
 }
 
 impl State {
-    pub(crate) fn new(buffers: BufRing, buffer_size: usize) -> State {
+    pub(crate) fn new(buffers: BufRing, buffer_size: usize, count: usize) -> State {
         State {
             slots: Vec::new(),
             free: Vec::new(),
             pending: Vec::new(),
             buffers,
             buffer_size,
+            lent: 0,
+            lend_limit: count * 3 / 4,
             starved: Vec::new(),
             counter: Box::new(0),
             counter_armed: false,
@@ -313,16 +331,19 @@ impl State {
                 break;
             };
             let take = (chunk.end - chunk.start).min(buf.len() - copied);
-            buf[copied..copied + take].copy_from_slice(self.buffers.bytes(
-                chunk.id,
-                chunk.start,
-                chunk.start + take,
-            ));
+            let bytes = match &chunk.data {
+                ChunkData::Buffer(id) => self.buffers.bytes(*id, chunk.start, chunk.start + take),
+                ChunkData::Owned(bytes) => &bytes[chunk.start..chunk.start + take],
+            };
+            buf[copied..copied + take].copy_from_slice(bytes);
             copied += take;
             chunk.start += take;
             if chunk.start == chunk.end {
-                // (`buffers` and `slots` are disjoint fields.)
-                self.buffers.recycle(chunk.id);
+                if let ChunkData::Buffer(id) = chunk.data {
+                    // (`buffers` and `slots` are disjoint fields.)
+                    self.buffers.recycle(id);
+                    self.lent -= 1;
+                }
                 sock.chunks.pop_front();
             }
         }
@@ -595,7 +616,10 @@ impl State {
         drop(sock.closing);
         drop(sock.accepted);
         for chunk in sock.chunks {
-            self.recycle(chunk.id);
+            if let ChunkData::Buffer(id) = chunk.data {
+                self.lent -= 1;
+                self.recycle(id);
+            }
         }
     }
 
@@ -606,6 +630,7 @@ impl State {
         };
         let buffer_size = self.buffer_size;
         let shutdown = self.shutdown;
+        let lend = self.lent < self.lend_limit;
         let Some(sock) = sock_in(&mut self.slots, key) else {
             if let Some(id) = completion.buffer() {
                 self.recycle(id);
@@ -618,13 +643,23 @@ impl State {
         match op {
             Op::Recv => {
                 if let Some(id) = completion.buffer() {
-                    if result > 0 && sock.closing.is_none() {
+                    let end = (result.max(0) as usize).min(buffer_size);
+                    if result > 0 && sock.closing.is_none() && lend {
                         sock.chunks.push_back(Chunk {
-                            id,
+                            data: ChunkData::Buffer(id),
                             start: 0,
-                            end: (result as usize).min(buffer_size),
+                            end,
                         });
+                        self.lent += 1;
                     } else {
+                        if result > 0 && sock.closing.is_none() {
+                            let bytes = self.buffers.bytes(id, 0, end).to_vec();
+                            sock.chunks.push_back(Chunk {
+                                data: ChunkData::Owned(bytes),
+                                start: 0,
+                                end,
+                            });
+                        }
                         recycle = Some(id);
                     }
                 }
