@@ -134,6 +134,8 @@ struct Sock {
     closing: Option<OwnedFd>,
     ops: u32,
     recv: Armed,
+    /// A cancel of the receive is on its way (too much unread).
+    pausing: bool,
     starved: bool,
     chunks: VecDeque<Chunk>,
     end: Option<ReadEnd>,
@@ -167,6 +169,7 @@ impl Sock {
             closing: None,
             ops: 0,
             recv: Armed::No,
+            pausing: false,
             starved: false,
             chunks: VecDeque::new(),
             end: None,
@@ -665,6 +668,7 @@ impl State {
                 }
                 if !completion.more() {
                     sock.recv = Armed::No;
+                    sock.pausing = false;
                     sock.ops -= 1;
                 }
                 match result {
@@ -681,7 +685,8 @@ impl State {
                     _ => {}
                 }
                 // A slow reader gives buffers back before taking more.
-                if sock.recv == Armed::Yes && sock.chunks.len() > MAX_HELD {
+                if sock.recv == Armed::Yes && !sock.pausing && sock.chunks.len() > MAX_HELD {
+                    sock.pausing = true;
                     entries.push(sys::cancel(key.user_data(Op::Recv), IGNORE));
                 }
                 wake.append(&mut sock.readers);
