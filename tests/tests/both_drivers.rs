@@ -300,3 +300,17 @@ on_both_drivers!(unix_listener_and_pair_round_trip, async {
     assert_eq!(missing.kind(), io::ErrorKind::NotFound);
     let _ = std::fs::remove_dir_all(&dir);
 });
+
+on_both_drivers!(
+    dropping_a_listener_with_an_accept_waiting_refuses_at_once,
+    async {
+        let (listener, addr) = local_listener().await;
+        let accepting = corio::spawn(async move { listener.accept().await.map(drop) });
+        corio::sleep(Duration::from_millis(10)).await;
+        // Cancelling the task drops the listener while its accept is armed.
+        accepting.cancel();
+        assert!(accepting.await.is_err());
+        let error = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+);

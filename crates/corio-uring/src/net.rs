@@ -227,6 +227,13 @@ impl TcpListener {
     }
 }
 
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        // Refuse connects now, not when the accept's cancellation completes.
+        crate::sys::stop_listening(std::os::fd::AsRawFd::as_raw_fd(self.socket.get_ref()));
+    }
+}
+
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TcpListener").field(&self.socket).finish()
@@ -613,6 +620,13 @@ impl UnixListener {
     /// ```
     pub fn local_addr(&self) -> io::Result<UnixSocketAddr> {
         self.socket.get_ref().local_addr()
+    }
+}
+
+impl Drop for UnixListener {
+    fn drop(&mut self) {
+        // Refuse connects now, not when the accept's cancellation completes.
+        crate::sys::stop_listening(std::os::fd::AsRawFd::as_raw_fd(self.socket.get_ref()));
     }
 }
 

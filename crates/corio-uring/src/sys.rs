@@ -381,8 +381,19 @@ pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
 
 /// Shuts down the write side of the socket `fd`.
 pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
+    shutdown(fd, libc::SHUT_WR)
+}
+
+/// Stops a listening socket at once: connects are refused from now on, and
+/// the pending accept completes, although the descriptor closes only after
+/// that completion.
+pub(crate) fn stop_listening(fd: RawFd) {
+    let _ = shutdown(fd, libc::SHUT_RD);
+}
+
+fn shutdown(fd: RawFd, how: i32) -> io::Result<()> {
     // SAFETY: plain system call on a descriptor the caller owns.
-    if unsafe { libc::shutdown(fd, libc::SHUT_WR) } < 0 {
+    if unsafe { libc::shutdown(fd, how) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

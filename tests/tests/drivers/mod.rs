@@ -18,7 +18,10 @@ pub enum Which {
 pub fn run_on<F: Future>(which: Which, body: impl FnOnce() -> F) -> Option<F::Output> {
     let builder = corio::Runtime::builder().current_thread();
     let builder = match which {
-        Which::Mio => builder,
+        // Explicitly, so that `CORIO_DRIVER=uring` does not change it.
+        Which::Mio => {
+            builder.driver(corio_reactor::Reactor::new().expect("the mio reactor starts"))
+        }
         Which::Uring => match corio::uring::UringDriver::new() {
             Ok(driver) => builder.driver(driver),
             Err(error) => {
