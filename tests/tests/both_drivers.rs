@@ -314,3 +314,16 @@ on_both_drivers!(
         assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
     }
 );
+
+fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+
+#[test]
+fn socket_types_stay_send_sync_and_unpin_with_two_drivers_behind_them() {
+    assert_send_sync_unpin::<TcpListener>();
+    assert_send_sync_unpin::<TcpStream>();
+    assert_send_sync_unpin::<corio::net::OwnedReadHalf>();
+    assert_send_sync_unpin::<corio::net::OwnedWriteHalf>();
+    assert_send_sync_unpin::<UdpSocket>();
+    assert_send_sync_unpin::<UnixListener>();
+    assert_send_sync_unpin::<UnixStream>();
+}
