@@ -131,6 +131,80 @@ pub fn missing_net() -> Option<String> {
     }
 }
 
+/// corio's current-thread `EventLoop` on the io_uring driver
+/// (`CORIO_DRIVER=uring`), the same workloads through the same
+/// `corio::net` types.
+pub struct CorioUring {
+    event_loop: RefCell<corio::EventLoop>,
+}
+
+impl Runtime for CorioUring {
+    const NAME: &'static str = "corio-uring";
+
+    fn new() -> io::Result<Self> {
+        let driver = corio::uring::UringDriver::new()?;
+        let event_loop = corio::Runtime::builder()
+            .current_thread()
+            .driver(driver)
+            .build_event_loop()?;
+        Ok(CorioUring {
+            event_loop: RefCell::new(event_loop),
+        })
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.event_loop.borrow_mut().run_until_complete(future)
+    }
+
+    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Corio::spawn(future)
+    }
+
+    fn spawn_detached<F>(future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Corio::spawn_detached(future);
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        Corio::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        Corio::sleep(duration)
+    }
+
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+    {
+        Corio::timeout(duration, future)
+    }
+
+    fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        Corio::gather(futures)
+    }
+}
+
+// The same `corio::net` types; the loop's driver decides what they run on.
+crate::runtime::net_via!(CorioUring => Corio);
+
+/// Why corio cannot run on io_uring here, if it cannot.
+pub fn missing_uring() -> Option<String> {
+    corio::uring::UringDriver::new()
+        .err()
+        .map(|e| format!("the kernel refuses io_uring ({e})"))
+}
+
 /// corio's multi-thread `Runtime` with one worker per core
 /// (`corio::Runtime::new()`), the counterpart of `TokioMt`.
 pub struct CorioMt {

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::corio_rt::{Corio, CorioMt};
+use crate::corio_rt::{Corio, CorioMt, CorioUring};
 use crate::http;
 use crate::memory;
 use crate::python::{self, Python};
@@ -288,6 +288,16 @@ pub fn benchmarks(config: &Config, python: &Python) -> Vec<Benchmark> {
     if let Some(why) = crate::corio_rt::missing_net() {
         runners[0] = Runner::unavailable("corio", why);
     }
+    // corio on its second driver, side by side with corio on mio.
+    runners.insert(
+        1,
+        match crate::corio_rt::missing_uring() {
+            None => on::<CorioUring, _>(move || {
+                workloads::tcp_echo::<CorioUring>(connections, round_trips)
+            }),
+            Some(why) => Runner::unavailable("corio-uring", why),
+        },
+    );
     all.push(benchmark(
         "tcp_echo",
         format!(

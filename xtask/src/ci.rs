@@ -30,6 +30,7 @@ pub(crate) fn ci() -> Result {
         ]),
     )?;
     step("tests", cargo(&["test", "--workspace"]))?;
+    uring_tests()?;
     executor_without_io()?;
     let mut doc = cargo(&["doc", "--no-deps", "--workspace"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
@@ -52,6 +53,31 @@ pub(crate) fn ci() -> Result {
 
 /// The executor without its `io` feature: neither mio nor corio-reactor in
 /// its dependency tree, and its tests pass on the park driver.
+/// Runs the io_uring tests again and says whether they ran: where the kernel
+/// refuses io_uring they print `skipped:` instead of passing silently.
+fn uring_tests() -> Result {
+    let mut probe = cargo(&["test", "-q", "-p", "corio-tests", "--test", "driver_env"]);
+    probe.args(["--", "--nocapture", "corio_driver_uring"]);
+    println!("\n==> io_uring probe: {}", describe(&probe));
+    let output = probe.output().map_err(|e| format!("io_uring probe: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if let Some(line) = stdout.lines().find(|line| line.contains("skipped:")) {
+        println!("<== io_uring refused on this machine, its tests skip: {line}");
+        return Ok(());
+    }
+    let mut tests = cargo(&["test", "-p", "corio-tests"]);
+    for test in [
+        "both_drivers",
+        "uring_drops",
+        "uring_descriptor_leaks",
+        "driver_env",
+    ] {
+        tests.args(["--test", test]);
+    }
+    tests.env("CORIO_REQUIRE_URING", "1");
+    step("io_uring tests (io_uring granted: required to run)", tests)
+}
+
 fn executor_without_io() -> Result {
     let what = "corio-executor's dependencies without the io feature";
     let mut tree = cargo(&[

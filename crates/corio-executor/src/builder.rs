@@ -214,7 +214,10 @@ impl Builder {
     }
 
     /// Drives the loop with `driver` instead of the default one (the IO
-    /// reactor with the `io` feature, the core's `ParkDriver` without it).
+    /// reactor with the `io` feature, the core's `ParkDriver` without it;
+    /// with the `uring` feature, corio-uring's io_uring driver when
+    /// `CORIO_DRIVER=uring` is set and the kernel grants io_uring). Pass
+    /// `corio_uring::UringDriver::new()?` here to choose io_uring in code.
     ///
     /// # Examples
     ///
@@ -348,6 +351,10 @@ impl fmt::Debug for Builder {
 /// The driver of a loop whose builder was given none: the mio reactor.
 #[cfg(feature = "io")]
 fn default_driver() -> io::Result<Box<dyn Driver>> {
+    #[cfg(all(feature = "uring", target_os = "linux"))]
+    if let Some(driver) = crate::driver_choice::uring_from_env() {
+        return Ok(driver);
+    }
     Ok(Box::new(corio_reactor::Reactor::new()?))
 }
 

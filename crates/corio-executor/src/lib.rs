@@ -78,6 +78,8 @@ mod blocking;
 mod builder;
 mod context;
 mod debug;
+#[cfg(all(feature = "uring", target_os = "linux"))]
+mod driver_choice;
 mod event_loop;
 mod info;
 mod loom;

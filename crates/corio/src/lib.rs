@@ -156,6 +156,40 @@ pub mod sync {
     };
 }
 
+/// corio's second IO driver, on Linux's io_uring (see `docs/REACTORS.md`).
+///
+/// A current-thread loop runs on it when built with
+/// [`Builder::driver`](crate::runtime::Builder::driver), or when
+/// `CORIO_DRIVER=uring` is set for a loop built without a driver
+/// ([`run`], `#[corio::main]`, `#[corio::test]`); where the kernel refuses
+/// io_uring, such a loop falls back to the mio driver (and `CORIO_DEBUG=1`
+/// says so once). The multi-thread runtime always runs on mio.
+///
+/// # Examples
+///
+/// ```
+/// use corio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let Ok(driver) = corio::uring::UringDriver::new() else {
+///     return Ok(()); // this kernel refuses io_uring
+/// };
+/// let runtime = corio::Runtime::builder().current_thread().driver(driver).build()?;
+/// runtime.block_on(async {
+///     let (mut left, mut right) = corio::net::UnixStream::pair()?;
+///     left.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     right.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     std::io::Result::Ok(())
+/// })
+/// # }
+/// ```
+#[cfg(target_os = "linux")]
+pub mod uring {
+    pub use corio_uring::{is_current, Error, UringDriver};
+}
+
 /// Runtime configuration, and debug mode's events.
 ///
 /// ```
@@ -271,6 +305,11 @@ mod guides {
 
     #[doc = include_str!("../README.md")]
     struct FacadeReadme;
+
+    // corio-uring's README shows it through the facade.
+    #[cfg(target_os = "linux")]
+    #[doc = include_str!("../../corio-uring/README.md")]
+    struct UringReadme;
 
     // The macros crate cannot run its own examples: they need this facade.
     #[doc = include_str!("../../corio-macros/README.md")]

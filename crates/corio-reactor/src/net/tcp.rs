@@ -403,6 +403,10 @@ impl fmt::Debug for TcpStream {
 
 impl_async_read!(TcpStream, stream => stream);
 impl_async_write!(TcpStream, stream => stream);
+// Through a shared reference too, so that wrappers (the facade's
+// `corio::net`) can read and write one stream from two halves.
+impl_async_read!(&TcpStream, stream => stream);
+impl_async_write!(&TcpStream, stream => stream);
 
 /// The reading half of a [`TcpStream`], borrowed by [`TcpStream::split`].
 ///

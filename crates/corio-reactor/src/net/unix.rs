@@ -217,6 +217,8 @@ impl fmt::Debug for UnixStream {
 
 impl_async_read!(UnixStream, stream => stream);
 impl_async_write!(UnixStream, stream => stream);
+impl_async_read!(&UnixStream, stream => stream);
+impl_async_write!(&UnixStream, stream => stream);
 
 #[cfg(test)]
 mod tests {
