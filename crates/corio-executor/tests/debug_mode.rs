@@ -283,8 +283,15 @@ fn the_dump_lists_main_and_the_tasks_with_state_and_time_since_last_poll() {
     );
     assert_eq!(tasks[3].since_last_poll(), None, "never polled");
     let idle = tasks[1].to_string();
-    assert!(idle.starts_with("idle (id ") && idle.contains(" ms ago)"), "{idle}");
-    assert!(tasks[3].to_string().ends_with("last poll: never)"), "{}", tasks[3]);
+    assert!(
+        idle.starts_with("idle (id ") && idle.contains(" ms ago)"),
+        "{idle}"
+    );
+    assert!(
+        tasks[3].to_string().ends_with("last poll: never)"),
+        "{}",
+        tasks[3]
+    );
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "4 tasks", "{table}");
     for column in ["ID", "STATE", "LAST POLL", "NAME", "SPAWNED AT"] {

@@ -300,9 +300,6 @@ mod guides {
     #[doc = include_str!("../../../docs/ASYNCIO.md")]
     struct AsyncioGuide;
 
-    #[doc = include_str!("../../../README.md")]
-    struct Readme;
-
     #[doc = include_str!("../README.md")]
     struct FacadeReadme;
 
