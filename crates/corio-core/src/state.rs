@@ -165,6 +165,19 @@ pub(crate) enum Wake {
     Nothing,
 }
 
+/// What a wake by value (the waker gives up its reference) asks of the
+/// waker.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WakeByVal {
+    /// The task was idle: it is now `SCHEDULED`, and the waker's reference
+    /// becomes the new `Runnable`'s (no count changes).
+    Submit,
+    /// Already scheduled, running (now `NOTIFIED`) or complete: the waker's
+    /// reference was released in the same transition.
+    Released(Release),
+}
+
 /// What a cancellation request asks of the canceller.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -318,6 +331,22 @@ impl State {
                 return (Wake::Nothing, Some(s.0 | NOTIFIED));
             }
             (Wake::Nothing, None)
+        })
+    }
+
+    /// A wake by value: one transition where a wake by reference followed
+    /// by dropping the waker would take two (tokio does the same).
+    pub(crate) fn wake_by_val(&self) -> WakeByVal {
+        self.update(|s| {
+            if s.is_idle() {
+                return (WakeByVal::Submit, Some(s.0 | SCHEDULED));
+            }
+            let released = release_of(s);
+            let mut next = s.0 - REF_ONE;
+            if s.is(RUNNING) && !s.is(NOTIFIED) {
+                next |= NOTIFIED;
+            }
+            (WakeByVal::Released(released), Some(next))
         })
     }
 
@@ -491,6 +520,43 @@ mod tests {
         assert_eq!(state.after_pending(), AfterPending::Reschedule);
         let s = state.load();
         assert!(s.is(SCHEDULED) && !s.is(RUNNING) && !s.is(NOTIFIED));
+    }
+
+    #[test]
+    fn a_wake_by_value_moves_the_wakers_reference_or_releases_it() {
+        let state = State::new();
+        state.ref_inc(); // a waker
+        state.ref_inc(); // a second waker
+        assert_eq!(state.start_run(), StartRun::Poll);
+        // While running: NOTIFIED, and the waker's reference is gone.
+        let before = state.load().ref_count();
+        assert_eq!(state.wake_by_val(), WakeByVal::Released(Release::Released));
+        assert!(state.load().is(NOTIFIED));
+        assert_eq!(state.load().ref_count(), before - 1);
+        assert_eq!(state.after_pending(), AfterPending::Reschedule);
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert_eq!(state.after_pending(), AfterPending::Idle);
+        // Idle: SCHEDULED, and the waker's reference becomes the runnable's.
+        let before = state.load().ref_count();
+        assert_eq!(state.wake_by_val(), WakeByVal::Submit);
+        assert!(state.load().is(SCHEDULED));
+        assert_eq!(state.load().ref_count(), before);
+    }
+
+    #[test]
+    fn the_last_wake_by_value_of_a_complete_task_deallocates() {
+        let state = State::new();
+        state.ref_inc(); // a waker
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert!(matches!(
+            state.try_complete(Output::Stored),
+            TryComplete::Completed(_)
+        ));
+        // Whatever completion left, release down to the waker's reference.
+        while state.load().ref_count() > 1 {
+            assert_eq!(state.ref_dec(), Release::Released);
+        }
+        assert_eq!(state.wake_by_val(), WakeByVal::Released(Release::Dealloc));
     }
 
     #[test]

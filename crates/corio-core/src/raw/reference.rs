@@ -9,7 +9,7 @@ use std::task::Waker;
 use super::cell::{allocate, Header, Meta};
 use crate::error::TaskError;
 use crate::state::{
-    Cancel, DropJoin, Output, Release, Snapshot, Wake, WakerSlot, COMPLETE, JOIN_WAKER,
+    Cancel, DropJoin, Output, Release, Snapshot, Wake, WakeByVal, WakerSlot, COMPLETE, JOIN_WAKER,
 };
 use crate::task::Runnable;
 
@@ -114,6 +114,24 @@ impl RawTask {
         match self.header().state.wake_by_ref() {
             Wake::Submit => self.submit_new_reference(),
             Wake::Nothing => {}
+        }
+    }
+
+    /// A wake that consumes the reference `self` stands for: it becomes the
+    /// new `Runnable`'s, or is released. The caller must not drop `self`
+    /// afterwards (it holds it in a `ManuallyDrop`).
+    pub(crate) fn wake_by_val(&self) {
+        match self.header().state.wake_by_val() {
+            // SAFETY: the vtable matches the cell, and the transition moved
+            // this handle's reference to the `Runnable` the scheduler makes;
+            // nothing here touches the cell after the call.
+            WakeByVal::Submit => unsafe { (self.header().vtable.schedule)(self.ptr) },
+            WakeByVal::Released(Release::Released) => {}
+            // SAFETY: that was the last reference, so nothing else can touch
+            // the cell; the vtable matches it.
+            WakeByVal::Released(Release::Dealloc) => unsafe {
+                (self.header().vtable.dealloc)(self.ptr)
+            },
         }
     }
 

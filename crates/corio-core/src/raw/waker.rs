@@ -60,10 +60,11 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: `data` comes from one of our wakers, whose reference moves into
-    // `task` and is released at the end.
-    let task = unsafe { RawTask::from_counted(header_ptr(data)) };
-    task.wake_by_ref();
+    // SAFETY: `data` comes from one of our wakers, whose reference
+    // `wake_by_val` consumes (passes on or releases); the `ManuallyDrop`
+    // keeps it from being released a second time.
+    let task = unsafe { borrow(data) };
+    task.wake_by_val();
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
