@@ -133,6 +133,32 @@ on_both_drivers!(half_close_lets_the_other_direction_go_on, async {
     server.await.unwrap();
 });
 
+on_both_drivers!(a_vectored_write_takes_every_buffer_in_one_call, async {
+    // hyper writes a response's head and body as two buffers: both must go
+    // out in one write (one `writev`, or one io_uring send), not one each.
+    let (listener, addr) = local_listener().await;
+    let server = corio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        stream.read_to_end(&mut request).await.unwrap();
+        request
+    });
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let bufs = [
+        io::IoSlice::new(b"head, "),
+        io::IoSlice::new(b""),
+        io::IoSlice::new(b"body"),
+    ];
+    let written = std::future::poll_fn(|cx| {
+        corio::io::AsyncWrite::poll_write_vectored(std::pin::Pin::new(&mut stream), cx, &bufs)
+    })
+    .await
+    .unwrap();
+    assert_eq!(written, 10);
+    stream.close().await.unwrap();
+    assert_eq!(server.await.unwrap(), b"head, body");
+});
+
 on_both_drivers!(connecting_to_a_closed_port_is_refused, async {
     let (listener, addr) = local_listener().await;
     drop(listener);

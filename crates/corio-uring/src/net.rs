@@ -76,6 +76,14 @@ macro_rules! stream_traits {
                 self.socket.poll_write(cx, buf)
             }
 
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.socket.poll_write_vectored(cx, bufs)
+            }
+
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 self.socket.poll_flush(cx)
             }
@@ -102,6 +110,14 @@ macro_rules! stream_traits {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.socket.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.socket.poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

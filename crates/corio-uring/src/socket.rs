@@ -79,7 +79,15 @@ impl<T: AsRawFd + Into<OwnedFd>> Socket<T> {
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_state(cx, |state, key, waker| state.write(key, waker, buf))
+        self.poll_write_vectored(cx, &[io::IoSlice::new(buf)])
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_state(cx, |state, key, waker| state.write(key, waker, bufs))
     }
 
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

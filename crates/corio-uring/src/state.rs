@@ -380,12 +380,14 @@ impl State {
         }
     }
 
-    /// Copies `buf` into the socket's send queue, or queues the caller.
+    /// Copies `bufs`, in order, into the socket's send queue (as much as
+    /// the back-pressure limit lets in), or queues the caller. One send
+    /// carries all of them.
     pub(crate) fn write(
         &mut self,
         key: Key,
         waker: &Waker,
-        buf: &[u8],
+        bufs: &[io::IoSlice<'_>],
     ) -> Option<io::Result<usize>> {
         let sock = match self.live(key) {
             Ok(sock) => sock,
@@ -397,7 +399,7 @@ impl State {
         if sock.shutdown_write != ShutdownWrite::No {
             return Some(Err(io::Error::from_raw_os_error(libc::EPIPE)));
         }
-        if buf.is_empty() {
+        if bufs.iter().all(|buf| buf.is_empty()) {
             return Some(Ok(0));
         }
         let unsent = sock.unsent();
@@ -405,8 +407,17 @@ impl State {
             add_waker(&mut sock.writers, waker);
             return None;
         }
-        let take = buf.len().min(MAX_IN_FLIGHT - unsent);
-        sock.queued.extend_from_slice(&buf[..take]);
+        let mut room = MAX_IN_FLIGHT - unsent;
+        let mut take = 0;
+        for buf in bufs {
+            let part = buf.len().min(room);
+            sock.queued.extend_from_slice(&buf[..part]);
+            take += part;
+            room -= part;
+            if room == 0 {
+                break;
+            }
+        }
         if sock.sending.is_none() {
             let entry = start_send(sock, key);
             self.pending.push(entry);

@@ -154,6 +154,14 @@ macro_rules! stream_io {
                 dispatch!(&self.inner, s => Pin::new(&mut &*s).poll_write(cx, buf))
             }
 
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                dispatch!(&self.inner, s => Pin::new(&mut &*s).poll_write_vectored(cx, bufs))
+            }
+
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 dispatch!(&self.inner, s => Pin::new(&mut &*s).poll_flush(cx))
             }
@@ -180,6 +188,14 @@ macro_rules! stream_io {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 Pin::new(&mut &*self).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -217,6 +233,14 @@ macro_rules! half_write {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 Pin::new(&mut &*self.stream).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut &*self.stream).poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
