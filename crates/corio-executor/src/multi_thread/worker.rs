@@ -23,8 +23,7 @@
 //!    the earliest timer of any wheel. After waking it fires due timers, and
 //!    if the driver or the timers queued more than one task onto its local
 //!    queue it wakes another worker, so that the driver is handed over while
-//!    this one runs them (tokio #4730). A running task that wakes itself (a
-//!    yield) is queued without waking anybody: this worker runs it again.
+//!    this one runs them (tokio #4730).
 //!
 //! Each task runs inside the same coop budget as on the event loop. A worker
 //! that starts running a task stops searching; if it was the last searcher it
@@ -156,10 +155,11 @@ pub(crate) fn wake_local(shared: &Arc<Shared>, runnable: Runnable) -> Result<(),
                     worker.push_back(shared, displaced);
                 }
             }
-            // The running task woke itself (it yielded): this worker runs it
-            // again soon, so no other worker is woken for it.
-            Some(_) => worker.push_back_quietly(shared, runnable),
-            None => worker.push_back(shared, runnable),
+            // The running task woke itself (it yielded), or no task runs:
+            // to the back of the queue, and a parked worker is woken if
+            // nobody searches, so that a queue of yielding tasks is shared
+            // out.
+            _ => worker.push_back(shared, runnable),
         }
     });
     runnable.map_or(Ok(()), Err)
@@ -199,23 +199,10 @@ impl Worker {
     /// Pushes onto the back of the local queue (half of a full one moves to
     /// the injection queue) and runs the idle protocol's "new work" step.
     fn push_back(&self, shared: &Shared, runnable: Runnable) {
-        self.push_back_quietly(shared, runnable);
-        shared.notify_parked();
-    }
-
-    /// Pushes onto the back of the local queue, waking a worker only if
-    /// the queue was full and half of it moved to the injection queue.
-    fn push_back_quietly(&self, shared: &Shared, runnable: Runnable) {
-        let mut overflowed = false;
         self.local
             .borrow_mut()
-            .push_back(runnable, &mut |overflow| {
-                overflowed = true;
-                shared.injector.push(overflow);
-            });
-        if overflowed {
-            shared.notify_parked();
-        }
+            .push_back(runnable, &mut |overflow| shared.injector.push(overflow));
+        shared.notify_parked();
     }
 
     /// The tag of the task running on this worker.
