@@ -81,7 +81,11 @@
 //!   that created it (`Wake::Submit`, `Cancel::Submit`,
 //!   `AfterPending::Reschedule`); the caller keeps its own reference until the
 //!   scheduler returns, so the cell outlives the call even if the scheduler
-//!   runs the task to completion inline. Two releases are folded into the
+//!   runs the task to completion inline. The one exception is a wake by
+//!   value (`WakeByVal`): the waker's own reference becomes the
+//!   `Runnable`'s, and the waker touches the cell no more after the
+//!   scheduler call; when no `Runnable` is made, the waker's reference is
+//!   released in the same transition. Two releases are folded into the
 //!   transition they follow, to save an atomic operation each: the runner
 //!   releases its reference with `COMPLETE` when the completion needs the
 //!   cell no more (no joiner to wake, no stored output to drop), and the
