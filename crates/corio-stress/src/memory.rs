@@ -156,9 +156,16 @@ pub fn kib(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// The two tests measure the whole process's memory; each holds this
+    /// lock so that the other's 32 MiB block is never counted in its own
+    /// figures (under a sanitizer the tests slow down enough to overlap).
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
     #[test]
     fn touching_memory_raises_the_resident_size_and_the_peak_sees_it() {
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let sampler = PeakSampler::start();
         let before = rss_bytes();
         assert!(before > 0);
@@ -175,6 +182,7 @@ mod tests {
     fn the_live_heap_count_follows_an_allocation_and_its_free() {
         // Other tests allocate concurrently: the block is big enough to
         // stand out.
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let before = live_heap_bytes();
         let block = vec![0u8; 64 << 20];
         assert!(live_heap_bytes() - before >= 60 << 20);
