@@ -156,43 +156,7 @@ impl Runtime for CorioUring {
         self.event_loop.borrow_mut().run_until_complete(future)
     }
 
-    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        Corio::spawn(future)
-    }
-
-    fn spawn_detached<F>(future: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        Corio::spawn_detached(future);
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        Corio::yield_now()
-    }
-
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        Corio::sleep(duration)
-    }
-
-    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
-    where
-        F: Future + Send,
-    {
-        Corio::timeout(duration, future)
-    }
-
-    fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
-    where
-        F: Future + Send,
-        F::Output: Send,
-    {
-        Corio::gather(futures)
-    }
+    crate::runtime::tasks_via!(Corio);
 }
 
 // The same `corio::net` types; the loop's driver decides what they run on.
@@ -224,43 +188,7 @@ impl Runtime for CorioMt {
         self.runtime.block_on(future)
     }
 
-    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        Corio::spawn(future)
-    }
-
-    fn spawn_detached<F>(future: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        Corio::spawn_detached(future);
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        Corio::yield_now()
-    }
-
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        Corio::sleep(duration)
-    }
-
-    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
-    where
-        F: Future + Send,
-    {
-        Corio::timeout(duration, future)
-    }
-
-    fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
-    where
-        F: Future + Send,
-        F::Output: Send,
-    {
-        Corio::gather(futures)
-    }
+    crate::runtime::tasks_via!(Corio);
 }
 
 // The multi-thread runtime's sockets are the event loop's (one reactor,

@@ -232,35 +232,7 @@ impl Runtime for TokioMt {
         self.runtime.block_on(future)
     }
 
-    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        Tokio::spawn(future)
-    }
-
-    fn spawn_detached<F>(future: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        Tokio::spawn_detached(future);
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        Tokio::yield_now()
-    }
-
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        Tokio::sleep(duration)
-    }
-
-    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
-    where
-        F: Future + Send,
-    {
-        Tokio::timeout(duration, future)
-    }
+    crate::runtime::tasks_via!(Tokio);
 }
 
 thread_local! {
@@ -366,6 +338,55 @@ impl NetRuntime for Smol {
         stream.write_all(buf)
     }
 }
+
+/// The task half of a `Runtime` impl that runs the same tasks as `$single`
+/// (one that differs only in how it is built or blocked on): every item
+/// forwards.
+macro_rules! tasks_via {
+    ($single:ty) => {
+        fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + Unpin + 'static
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            <$single>::spawn(future)
+        }
+
+        fn spawn_detached<F>(future: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            <$single>::spawn_detached(future);
+        }
+
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            <$single>::yield_now()
+        }
+
+        fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+            <$single>::sleep(duration)
+        }
+
+        fn timeout<F>(
+            duration: Duration,
+            future: F,
+        ) -> impl Future<Output = Option<F::Output>> + Send
+        where
+            F: Future + Send,
+        {
+            <$single>::timeout(duration, future)
+        }
+
+        fn gather<F>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> + Send
+        where
+            F: Future + Send,
+            F::Output: Send,
+        {
+            <$single>::gather(futures)
+        }
+    };
+}
+pub(crate) use tasks_via;
 
 /// Implements [`NetRuntime`] for a multi-thread runtime `$mt` with the
 /// sockets of its current-thread sibling `$single` (one reactor either way).
