@@ -53,6 +53,31 @@ fn no_addresses() -> io::Error {
     )
 }
 
+/// `Debug` for a socket type as `Name(socket)`.
+macro_rules! debug_as_socket {
+    ($type:ident) => {
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($type))
+                    .field(&self.socket)
+                    .finish()
+            }
+        }
+    };
+}
+
+/// A listener refuses connects as soon as it is dropped, not when its
+/// accept's cancellation completes.
+macro_rules! stops_listening_on_drop {
+    ($type:ident) => {
+        impl Drop for $type {
+            fn drop(&mut self) {
+                crate::sys::stop_listening(std::os::fd::AsRawFd::as_raw_fd(self.socket.get_ref()));
+            }
+        }
+    };
+}
+
 /// Implements the futures-io traits for `$type` and `&$type`, through its
 /// `socket` field, and `shutdown` on the stream type `$std`.
 macro_rules! stream_traits {
@@ -243,18 +268,9 @@ impl TcpListener {
     }
 }
 
-impl Drop for TcpListener {
-    fn drop(&mut self) {
-        // Refuse connects now, not when the accept's cancellation completes.
-        crate::sys::stop_listening(std::os::fd::AsRawFd::as_raw_fd(self.socket.get_ref()));
-    }
-}
+stops_listening_on_drop!(TcpListener);
 
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TcpListener").field(&self.socket).finish()
-    }
-}
+debug_as_socket!(TcpListener);
 
 /// A TCP connection on the io_uring driver.
 ///
@@ -379,11 +395,7 @@ impl TcpStream {
     }
 }
 
-impl fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TcpStream").field(&self.socket).finish()
-    }
-}
+debug_as_socket!(TcpStream);
 
 stream_traits!(TcpStream);
 
@@ -566,11 +578,7 @@ impl UdpSocket {
     }
 }
 
-impl fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UdpSocket").field(&self.socket).finish()
-    }
-}
+debug_as_socket!(UdpSocket);
 
 /// A Unix domain stream listener whose accepts are one multishot accept.
 ///
@@ -639,18 +647,9 @@ impl UnixListener {
     }
 }
 
-impl Drop for UnixListener {
-    fn drop(&mut self) {
-        // Refuse connects now, not when the accept's cancellation completes.
-        crate::sys::stop_listening(std::os::fd::AsRawFd::as_raw_fd(self.socket.get_ref()));
-    }
-}
+stops_listening_on_drop!(UnixListener);
 
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UnixListener").field(&self.socket).finish()
-    }
-}
+debug_as_socket!(UnixListener);
 
 /// A Unix domain stream connection on the io_uring driver.
 ///
@@ -748,10 +747,6 @@ impl UnixStream {
     }
 }
 
-impl fmt::Debug for UnixStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UnixStream").field(&self.socket).finish()
-    }
-}
+debug_as_socket!(UnixStream);
 
 stream_traits!(UnixStream);
