@@ -86,7 +86,10 @@ pub mod loom_sync {
     pub use crate::loom::{lock, Mutex, MutexGuard};
 }
 pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError, PromiseWait};
-pub use task::{spawn, spawn_unchecked, Runnable, Task, TaskId, TaskMeta, TaskRef, TaskState};
+pub use task::{
+    spawn, spawn_padded, spawn_unchecked, spawn_unchecked_padded, Runnable, Task, TaskId, TaskMeta,
+    TaskRef, TaskState,
+};
 #[doc(hidden)]
 pub use task::{task_allocation_size, task_header_size};
 

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use crate::coop;
 use crate::debug::UnretrievedPanicHook;
 use crate::error::TaskError;
-use crate::raw::{DebugMeta, Extra, JoinRef, Meta, RawTask};
+use crate::raw::{CacheLine, DebugMeta, Extra, JoinRef, Meta, Natural, RawTask};
 use crate::state::{Snapshot, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 
 /// A task's unique identifier: a process-wide counter starting at 1.
@@ -282,6 +282,91 @@ where
     F::Output: 'static,
     S: Fn(Runnable) + Send + Sync + 'static,
 {
+    // SAFETY: the caller upholds this function's contract, which is
+    // `spawn_with`'s.
+    unsafe { spawn_with::<Natural, F, S>(future, schedule, meta) }
+}
+
+/// Like [`spawn`], with the task's allocation aligned to a cache line and
+/// rounded up to whole lines, so that it shares no line with any other task.
+///
+/// For executors whose tasks run on several threads: tasks spawned one
+/// after another sit side by side in memory, and when two of them run on
+/// different threads, every poll of one otherwise invalidates the other's
+/// line (false sharing). A task on one thread only gains nothing from this
+/// and pays the rounding, so [`spawn`] does not do it.
+///
+/// # Examples
+///
+/// ```
+/// use corio_core::{spawn_padded, TaskMeta};
+///
+/// let (runnable, task) = spawn_padded(async { 3 }, drop, TaskMeta::new(std::panic::Location::caller()));
+/// assert!(runnable.run());
+/// assert!(task.is_done());
+/// ```
+#[track_caller]
+pub fn spawn_padded<F, S>(future: F, schedule: S, meta: TaskMeta) -> (Runnable, Task<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    // SAFETY: the future and its output are `Send`, so they may be polled and
+    // dropped on any thread.
+    unsafe { spawn_with::<CacheLine, F, S>(future, schedule, meta) }
+}
+
+/// Like [`spawn_unchecked`], with the allocation of [`spawn_padded`].
+///
+/// # Safety
+///
+/// The contract of [`spawn_unchecked`].
+///
+/// # Examples
+///
+/// ```
+/// use corio_core::{spawn_unchecked_padded, TaskMeta};
+/// use std::rc::Rc;
+///
+/// let shared = Rc::new(5);
+/// let future = { let shared = shared.clone(); async move { *shared * 2 } };
+/// // SAFETY: the runnable is run right here, on the spawning thread.
+/// let (runnable, task) = unsafe {
+///     spawn_unchecked_padded(future, drop, TaskMeta::new(std::panic::Location::caller()))
+/// };
+/// assert!(runnable.run());
+/// assert!(task.is_done());
+/// ```
+#[track_caller]
+pub unsafe fn spawn_unchecked_padded<F, S>(
+    future: F,
+    schedule: S,
+    meta: TaskMeta,
+) -> (Runnable, Task<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    // SAFETY: the caller upholds this function's contract, which is
+    // `spawn_with`'s.
+    unsafe { spawn_with::<CacheLine, F, S>(future, schedule, meta) }
+}
+
+/// The spawn functions' common body; `A` is the allocation's alignment
+/// marker.
+///
+/// # Safety
+///
+/// The contract of [`spawn_unchecked`].
+unsafe fn spawn_with<A, F, S>(future: F, schedule: S, meta: TaskMeta) -> (Runnable, Task<F::Output>)
+where
+    A: 'static,
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
     let meta = Meta {
         id: TaskId::next(),
         extra: meta.extra,
@@ -290,7 +375,7 @@ where
     };
     // SAFETY: the caller upholds this function's contract, which is
     // `RawTask::new`'s.
-    let (runnable, task) = unsafe { RawTask::new(future, schedule, meta) };
+    let (runnable, task) = unsafe { RawTask::new::<A, F, S>(future, schedule, meta) };
     (
         Runnable {
             raw: Some(runnable),
@@ -814,5 +899,5 @@ pub fn task_header_size() -> usize {
 #[doc(hidden)]
 pub fn task_allocation_size<F: Future, S>(future: &F, schedule: &S) -> usize {
     let _ = (future, schedule);
-    crate::raw::cell_size::<F, S>()
+    crate::raw::cell_size::<Natural, F, S>()
 }

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use super::cell::{dealloc, replace_stage, with_stage, Header, Meta, Stage};
+use super::cell::{replace_stage, with_stage, Header, Meta, Stage};
 use super::reference::RawTask;
 use super::waker::borrowed_waker;
 use crate::debug::UnretrievedPanic;
@@ -198,8 +198,12 @@ unsafe fn settle<F: Future, S>(task: RawTask, completed: Completed) {
         Completed::Released(release) => {
             let task = ManuallyDrop::new(task);
             if release == Release::Dealloc {
-                // SAFETY: the transition released the last reference.
-                unsafe { dealloc::<F, S>(task.header_ptr()) };
+                let ptr = task.header_ptr();
+                // SAFETY: the cell is live until the call below.
+                let dealloc = unsafe { ptr.as_ref() }.vtable.dealloc;
+                // SAFETY: the transition released the last reference; the
+                // vtable's `dealloc` frees the allocation as it was made.
+                unsafe { dealloc(ptr) };
             }
             return;
         }

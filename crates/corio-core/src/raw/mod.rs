@@ -17,7 +17,11 @@
 //!
 //! A task is one `#[repr(C)]` cell: a 64-byte `Header`, then the scheduler
 //! hook `S`, then the stage (the future, whose slot is reused for the
-//! output). The header is the same type for every task:
+//! output). It is allocated inside a `repr(C)` wrapper whose zero-sized first
+//! field sets the alignment (none, or a 64-byte cache line for the padded
+//! spawns) without moving the cell from offset 0, so every function but
+//! `dealloc` (which the vtable picks with the marker) reads the cell the
+//! same way. The header is the same type for every task:
 //!
 //! | offset | field | what |
 //! |---|---|---|
@@ -114,12 +118,12 @@ mod harness;
 mod reference;
 mod waker;
 
-pub(crate) use cell::{cell_size, header_size, DebugMeta, Extra, Meta};
+pub(crate) use cell::{cell_size, header_size, CacheLine, DebugMeta, Extra, Meta, Natural};
 pub(crate) use reference::{JoinRef, RawTask};
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::cell::{cell_size, header_size, Cell, Header};
+    use super::cell::{cell_size, header_size, CacheLine, Cell, Header, Natural};
     use crate::task::Runnable;
 
     #[test]
@@ -156,9 +160,26 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn an_empty_task_takes_88_bytes() {
         fn size_of_task<F: std::future::Future, S>(_: &F, _: &S) -> usize {
-            cell_size::<F, S>()
+            cell_size::<Natural, F, S>()
         }
         let schedule = |runnable: Runnable| drop(runnable);
         assert_eq!(size_of_task(&async {}, &schedule), 88);
+    }
+
+    /// A cache-aligned task (the multi-thread runtime's) rounds up to whole
+    /// cache lines, so that no two tasks share one.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_cache_aligned_task_takes_whole_lines() {
+        fn sizes<F: std::future::Future, S>(_: &F, _: &S) -> (usize, usize) {
+            (cell_size::<Natural, F, S>(), cell_size::<CacheLine, F, S>())
+        }
+        let schedule = |runnable: Runnable| drop(runnable);
+        assert_eq!(sizes(&async {}, &schedule), (88, 128));
+        let bigger = async { std::future::ready([0u8; 100]).await };
+        let (natural, padded) = sizes(&bigger, &schedule);
+        assert!(natural % 64 != 0, "the test needs a size off the line");
+        assert_eq!(padded, natural.next_multiple_of(64));
+        assert_eq!(std::mem::align_of::<CacheLine>(), 64);
     }
 }

@@ -39,12 +39,13 @@ impl RawTask {
     ///
     /// If `F` or `F::Output` is not `Send`, the caller upholds the contract of
     /// [`spawn_unchecked`](crate::spawn_unchecked).
-    pub(crate) unsafe fn new<F, S>(future: F, schedule: S, meta: Meta) -> (RawTask, RawTask)
+    pub(crate) unsafe fn new<A, F, S>(future: F, schedule: S, meta: Meta) -> (RawTask, RawTask)
     where
+        A: 'static,
         F: std::future::Future + 'static,
         S: Fn(Runnable) + Send + Sync + 'static,
     {
-        let ptr = allocate(future, schedule, meta);
+        let ptr = allocate::<A, F, S>(future, schedule, meta);
         // The state word starts with two references, one for each handle.
         (RawTask { ptr }, RawTask { ptr })
     }

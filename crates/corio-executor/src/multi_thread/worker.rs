@@ -87,18 +87,7 @@ pub(crate) struct Worker {
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: queue::Local<Runnable>) {
     let context = Context {
         shared: shared.clone(),
-        worker: Some(Worker {
-            index,
-            local: RefCell::new(local),
-            lifo: Cell::new(None),
-            lifo_streak: Cell::new(0),
-            pinned: RefCell::new(VecDeque::new()),
-            pinned_live: Cell::new(0),
-            current_task: Cell::new(None),
-            searching: Cell::new(false),
-            tick: Cell::new(0),
-            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
-        }),
+        worker: Some(Worker::new(index, local)),
     };
     let worker = context.worker.as_ref().expect("a worker context");
     let _entered = enter(&context);
@@ -196,6 +185,21 @@ impl Shared {
 }
 
 impl Worker {
+    fn new(index: usize, local: queue::Local<Runnable>) -> Worker {
+        Worker {
+            index,
+            local: RefCell::new(local),
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            pinned: RefCell::new(VecDeque::new()),
+            pinned_live: Cell::new(0),
+            current_task: Cell::new(None),
+            searching: Cell::new(false),
+            tick: Cell::new(0),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        }
+    }
+
     /// Pushes onto the back of the local queue (half of a full one moves to
     /// the injection queue) and runs the idle protocol's "new work" step.
     fn push_back(&self, shared: &Shared, runnable: Runnable) {
@@ -225,7 +229,7 @@ impl Worker {
     {
         let index = self.index;
         let hook = shared.clone();
-        // `spawn_unchecked` needs the runnable, and so the future, to be run
+        // `spawn_unchecked_padded` needs the runnable, and so the future, to be run
         // and dropped only on this thread. The schedule hook pushes it onto
         // this worker's pinned queue when called here, and otherwise onto
         // this worker's inbox, which only this worker drains, on this
@@ -236,9 +240,10 @@ impl Worker {
         // (it leaks leftovers), so the future is never dropped elsewhere.
         // After `closed`, runnables that reach the hook elsewhere belong to
         // finished tasks whose futures are gone.
-        // SAFETY: the contract of `spawn_unchecked` holds, as argued above.
+        // SAFETY: the contract of `spawn_unchecked_padded` holds, as argued
+        // above.
         let (runnable, task) = unsafe {
-            corio_core::spawn_unchecked(
+            corio_core::spawn_unchecked_padded(
                 future,
                 move |runnable| hook.schedule_pinned(index, runnable),
                 meta,
@@ -289,7 +294,26 @@ impl Worker {
         } else {
             pinned().or_else(local)
         };
-        own.or_else(|| shared.injector.pop())
+        own.or_else(|| self.take_injected(shared))
+    }
+
+    /// Takes a task from the injection queue and, with it, a batch for the
+    /// (empty) local queue: this worker's share of what waits there, so that
+    /// the tasks spawned from outside reach the workers in runs, not one by
+    /// one (tokio's choice). Runs keep tasks spawned together, which often
+    /// share cache lines, on one worker.
+    fn take_injected(&self, shared: &Shared) -> Option<Runnable> {
+        let first = shared.injector.pop()?;
+        let mut local = self.local.borrow_mut();
+        let room = queue::CAPACITY / 2 - local.len().min(queue::CAPACITY / 2);
+        let share = shared.injector.len() / shared.workers.len();
+        for _ in 0..share.min(room) {
+            let Some(task) = shared.injector.pop() else {
+                break;
+            };
+            local.push_back(task, &mut |overflow| shared.injector.push(overflow));
+        }
+        Some(first)
     }
 
     /// Moves pinned tasks woken elsewhere into the pinned queue, if the
@@ -340,7 +364,7 @@ impl Worker {
                 return stolen;
             }
         }
-        shared.injector.pop()
+        self.take_injected(shared)
     }
 
     fn next_random(&self) -> u32 {
@@ -439,5 +463,51 @@ impl Worker {
         remote.closed.store(true, Ordering::Release);
         // Pushed before `closed` was seen: runnables of finished tasks.
         while remote.inbox.pop().is_some() {}
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{queue, Worker};
+    use crate::multi_thread::{Config, MultiThread};
+    use corio_core::TaskMeta;
+    use std::panic::Location;
+
+    /// A worker that finds its queues empty takes its share of the injection
+    /// queue in one go: the waiting tasks divided by the workers, at most
+    /// half its queue.
+    #[test]
+    fn an_idle_worker_takes_its_share_of_the_injection_queue() {
+        // Two workers, parked: tasks pushed straight onto the injection
+        // queue (not through `push_injector`) wake neither.
+        let runtime = MultiThread::new(Config {
+            workers: 2,
+            driver: None,
+            debug: None,
+        })
+        .expect("a runtime");
+        let shared = &runtime.shared;
+        let worker = Worker::new(0, queue::local().0);
+        let taken = |count: usize| {
+            for _ in 0..count {
+                let meta = TaskMeta::new(Location::caller());
+                shared.injector.push(corio_core::spawn(async {}, drop, meta).0);
+            }
+            let first = worker.take_injected(shared);
+            let moved = worker.local.borrow().len();
+            // Leave both queues empty for the next case.
+            drop(first);
+            while worker.local.borrow_mut().pop().is_some() {}
+            while shared.injector.pop().is_some() {}
+            moved
+        };
+        assert_eq!(taken(1), 0, "one task: nothing else to take");
+        assert_eq!(taken(21), 10, "20 left over 2 workers: 10 each");
+        assert_eq!(
+            taken(1_000),
+            queue::CAPACITY / 2,
+            "never more than half the local queue"
+        );
+        assert!(worker.take_injected(shared).is_none());
     }
 }
