@@ -491,7 +491,9 @@ mod tests {
         let taken = |count: usize| {
             for _ in 0..count {
                 let meta = TaskMeta::new(Location::caller());
-                shared.injector.push(corio_core::spawn(async {}, drop, meta).0);
+                shared
+                    .injector
+                    .push(corio_core::spawn(async {}, drop, meta).0);
             }
             let first = worker.take_injected(shared);
             let moved = worker.local.borrow().len();
