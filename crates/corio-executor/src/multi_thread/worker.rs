@@ -305,7 +305,7 @@ impl Worker {
     fn take_injected(&self, shared: &Shared) -> Option<Runnable> {
         let first = shared.injector.pop()?;
         let mut local = self.local.borrow_mut();
-        let room = queue::CAPACITY / 2 - local.len().min(queue::CAPACITY / 2);
+        let room = (queue::CAPACITY / 2).saturating_sub(local.len());
         let share = shared.injector.len() / shared.workers.len();
         for _ in 0..share.min(room) {
             let Some(task) = shared.injector.pop() else {
