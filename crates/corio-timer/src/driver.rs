@@ -9,6 +9,20 @@
 //! fired) and refreshes the waker, a drop removes. Firing moves the wakers
 //! out of the wheel into a batch under the lock, then sorts and wakes them
 //! after the lock is released, so a waker may freely touch the timers.
+//!
+//! Beside the lock, `Shared` keeps `next`, a lower bound on the wheel's next
+//! expiration (`u64::MAX` when it is empty), written only under the lock:
+//! an insert lowers it to the wheel's new next expiration, an advance sets
+//! it exactly, a removal leaves it (it can only be too low then).
+//! [`Timers::fire_due_if_needed`] reads it without the lock and returns at
+//! once when the clock has not reached it, so that a driver with nothing due
+//! is not locked at all: the multi-thread runtime's workers fire each
+//! other's wheels in their maintenance, and taking each lock there moved the
+//! lock's cache line between them on every round. Because the bound is
+//! never above the next expiration (a cascade step included), a loop that
+//! parks until [`Timers::park_timeout`] never finds that call skipping work
+//! that the timeout announced. A call racing an insert on another thread
+//! and missing it behaves as if it had run just before the insert.
 
 use crate::tick::TickSource;
 use crate::wheel::{Fired, Key, Wheel};
@@ -16,6 +30,7 @@ use crate::{Clock, Instant};
 use corio_core::loom_sync::{self as loom, MutexGuard};
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Duration;
@@ -34,8 +49,27 @@ pub(crate) struct Shared {
     ticks: TickSource,
     /// The one lock other threads contend for; loom's under `--cfg loom`
     /// (see `loom_tests.rs`), so that `cargo xtask loom` explores it.
-    wheel: loom::Mutex<Wheel<Registration>>,
+    /// On cache lines of its own: the owner writes the lock word and the
+    /// wheel on every fire, and the fields beside it are read by every
+    /// thread that fires or sleeps on this driver.
+    wheel: OwnLines<loom::Mutex<Wheel<Registration>>>,
+    /// A lower bound on the wheel's next expiration (`u64::MAX` when it is
+    /// empty); see the module documentation.
+    next: AtomicU64,
 }
+
+/// A value aligned to, and so padded to a multiple of, 128 bytes (two cache
+/// lines, as the adjacent-line prefetcher of x86 pulls them in pairs): no
+/// other field shares its lines.
+#[derive(Debug)]
+#[repr(align(128))]
+struct OwnLines<T>(T);
+
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicU64;
+
+#[cfg(loom)]
+use ::loom::sync::atomic::AtomicU64;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
@@ -65,13 +99,33 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Wheel<Registration>> {
         // The wheel is never left inconsistent across a panic: wakers are
         // woken after the lock is released.
-        loom::lock(&self.wheel)
+        loom::lock(&self.wheel.0)
     }
 
     /// Registers a timer for `deadline`.
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> Key {
         let tick = self.ticks.deadline_to_tick(deadline);
-        self.lock().insert(tick, Registration { waker, deadline })
+        let mut wheel = self.lock();
+        let key = wheel.insert(tick, Registration { waker, deadline });
+        self.lower_next(&wheel);
+        key
+    }
+
+    /// Lowers `next` to the wheel's next expiration, after an insert; called
+    /// with the lock held (through the guard `wheel`), which orders every
+    /// write of `next`.
+    fn lower_next(&self, wheel: &Wheel<Registration>) {
+        let next = wheel.next_expiration().unwrap_or(u64::MAX);
+        if next < self.next.load(Ordering::Relaxed) {
+            self.next.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets `next` to the wheel's next expiration, after an advance; called
+    /// with the lock held, through the guard `wheel`.
+    fn refresh_next(&self, wheel: &Wheel<Registration>) {
+        let next = wheel.next_expiration().unwrap_or(u64::MAX);
+        self.next.store(next, Ordering::Relaxed);
     }
 
     /// Returns `true` when the timer of `key` has fired (its entry is gone);
@@ -101,13 +155,15 @@ impl Shared {
         let tick = self.ticks.deadline_to_tick(deadline);
         let mut wheel = self.lock();
         let registration = wheel.remove(key)?;
-        Some(wheel.insert(
+        let key = wheel.insert(
             tick,
             Registration {
                 waker: registration.waker,
                 deadline,
             },
-        ))
+        );
+        self.lower_next(&wheel);
+        Some(key)
     }
 }
 
@@ -148,7 +204,8 @@ impl Timers {
             shared: Arc::new(Shared {
                 clock,
                 ticks,
-                wheel: loom::Mutex::new(Wheel::new()),
+                wheel: OwnLines(loom::Mutex::new(Wheel::new())),
+                next: AtomicU64::new(u64::MAX),
             }),
             batch: Mutex::new(Vec::new()),
         }
@@ -270,8 +327,58 @@ impl Timers {
     /// ```
     pub fn fire_due(&self) -> usize {
         let now = self.shared.ticks.now_to_tick(self.shared.clock.now());
+        self.fire_at(now)
+    }
+
+    /// Like [`Timers::fire_due`], but first compares the clock with a bound
+    /// read without the lock, and returns 0 at once when no timer can be due
+    /// yet. For threads that fire a driver they do not own (the multi-thread
+    /// runtime's workers fire each other's): a driver with nothing due costs
+    /// them no lock. Skipped calls leave the wheel's position behind the
+    /// clock, so a timer inserted afterwards may give an earlier
+    /// [`Timers::next_deadline`] (a step that moves far timers down a level)
+    /// until the next call that fires; the owner keeps calling `fire_due`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use corio_timer::{Clock, Timers};
+    /// use std::future::Future;
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Wake, Waker};
+    /// use std::time::Duration;
+    ///
+    /// struct Ignore;
+    /// impl Wake for Ignore {
+    ///     fn wake(self: Arc<Self>) {}
+    /// }
+    ///
+    /// let timers = Timers::new(Clock::manual());
+    /// let sleep = timers.handle().sleep_until(timers.now() + Duration::from_millis(5));
+    /// let mut sleep = std::pin::pin!(sleep);
+    /// let waker = Waker::from(Arc::new(Ignore));
+    /// // The first poll registers the timer.
+    /// assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// assert_eq!(timers.fire_due_if_needed(), 0, "not due yet");
+    /// timers.clock().advance(Duration::from_millis(5));
+    /// assert_eq!(timers.fire_due_if_needed(), 1);
+    /// ```
+    pub fn fire_due_if_needed(&self) -> usize {
+        let now = self.shared.ticks.now_to_tick(self.shared.clock.now());
+        if now < self.shared.next.load(Ordering::Relaxed) {
+            return 0;
+        }
+        self.fire_at(now)
+    }
+
+    /// Fires every timer due at tick `now`.
+    fn fire_at(&self, now: u64) -> usize {
         let mut batch = self.take_batch();
-        self.shared.lock().advance_to(now, &mut batch);
+        {
+            let mut wheel = self.shared.lock();
+            wheel.advance_to(now, &mut batch);
+            self.shared.refresh_next(&wheel);
+        }
         debug_assert!(batch.iter().all(|fired| fired.when <= now), "never early");
         self.wake(batch)
     }
@@ -309,6 +416,7 @@ impl Timers {
             // behind the wheel.
             let reached = self.shared.ticks.tick_to_instant(wheel.elapsed());
             self.shared.clock.advance_to(reached);
+            self.shared.refresh_next(&wheel);
         }
         self.wake(batch) > 0
     }

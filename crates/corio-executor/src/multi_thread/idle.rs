@@ -13,13 +13,17 @@
 //!   ([`Idle::try_start_searching`]); otherwise the searchers already awake
 //!   will find the work, and it parks at once. This bounds the stealing
 //!   traffic.
-//! - **New work** (a push onto the injection queue or a local queue): the
-//!   pusher, after its push, runs a `SeqCst` fence, loads the word and
-//!   wakes one parked worker only when *no* worker is
-//!   searching and not every worker is awake ([`Idle::worker_to_notify`],
-//!   checked again under the list's lock). The
+//! - **New work** (a push onto the injection queue, or onto a local queue
+//!   that held nothing to steal): the pusher, after its push, runs a
+//!   `SeqCst` fence, loads the word and wakes one parked worker only when
+//!   *no* worker is searching and not every worker is awake
+//!   ([`Idle::worker_to_notify`], checked again under the list's lock). The
 //!   woken worker is counted as unparked *and searching* by the notifier, so
-//!   a burst of pushes wakes one worker, not one per push.
+//!   a burst of pushes wakes one worker, not one per push. A push onto a
+//!   local queue that already held work skips the step (and its fence, which
+//!   was a tenth of a yield's cost): what the re-check below looks at is
+//!   whether a queue is empty, which that push does not change, and the push
+//!   that made the queue non-empty took the step.
 //! - **Finding work**: a searcher that finds a task stops searching
 //!   ([`Idle::stop_searching`]); if it was the last searcher, it wakes
 //!   another worker in turn (the work it found may not be alone), so wake-ups

@@ -170,12 +170,16 @@ impl<T> Inner<T> {
 impl<T> Local<T> {
     /// Pushes `task` at the back; when the ring is full, moves half of it
     /// and `task` to `overflow` (the injection queue), oldest first.
-    pub(crate) fn push_back(&mut self, mut task: T, overflow: &mut dyn FnMut(T)) {
+    /// Returns `true` when the queue held no task a thief could take before
+    /// this push: the push that makes it worth stealing from.
+    pub(crate) fn push_back(&mut self, mut task: T, overflow: &mut dyn FnMut(T)) -> bool {
         let inner = &*self.inner;
+        let mut was_empty = None;
         loop {
             let (steal, real) = unpack(inner.head.load(Ordering::Acquire));
             // Only this thread stores `tail`.
             let tail = inner.tail.load(Ordering::Relaxed);
+            let was_empty = *was_empty.get_or_insert(tail == real);
             if (tail.wrapping_sub(steal) as usize) < CAPACITY {
                 // Soundness: `[steal, tail)` is the queue and it holds fewer than
                 // `CAPACITY` slots, so slot `tail` is outside it: no thief
@@ -186,16 +190,16 @@ impl<T> Local<T> {
                 // SAFETY: slot `tail` is outside the queue, so this thread alone owns it.
                 unsafe { inner.slot(tail).write(task) };
                 inner.tail.store(tail.wrapping_add(1), Ordering::Release);
-                return;
+                return was_empty;
             }
             if steal != real {
                 // A thief is copying; it will free room soon. Hand this one
                 // task over rather than wait.
                 overflow(task);
-                return;
+                return was_empty;
             }
             match self.push_overflow(task, real, overflow) {
-                Ok(()) => return,
+                Ok(()) => return was_empty,
                 // A thief claimed tasks meanwhile: there may be room now.
                 Err(back) => task = back,
             }
@@ -385,6 +389,23 @@ mod tests {
         let popped: Vec<_> = std::iter::from_fn(|| local.pop()).collect();
         assert_eq!(popped, (0..10).collect::<Vec<_>>());
         assert_eq!(local.len(), 0);
+    }
+
+    /// The worker wakes others only for the push that gives thieves
+    /// something to take, so `push_back` must tell that push apart.
+    #[test]
+    fn a_push_says_whether_the_queue_held_nothing_to_steal() {
+        let (mut owner, stealer) = local::<u32>();
+        let (mut thief, _) = local::<u32>();
+        let push =
+            |owner: &mut Local<u32>, n| owner.push_back(n, &mut |_| panic!("no overflow"));
+        assert!(push(&mut owner, 0), "onto an empty queue");
+        assert!(!push(&mut owner, 1), "onto a queue holding a task");
+        assert_eq!(owner.pop(), Some(0));
+        assert_eq!(owner.pop(), Some(1));
+        assert!(push(&mut owner, 2), "emptied by the owner");
+        assert_eq!(stealer.steal_into(&mut thief), Some(2));
+        assert!(push(&mut owner, 3), "emptied by a thief");
     }
 
     #[test]

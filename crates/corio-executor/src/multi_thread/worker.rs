@@ -201,12 +201,17 @@ impl Worker {
     }
 
     /// Pushes onto the back of the local queue (half of a full one moves to
-    /// the injection queue) and runs the idle protocol's "new work" step.
+    /// the injection queue) and, when the queue held nothing to steal
+    /// before, runs the idle protocol's "new work" step (see `idle.rs` for
+    /// why a push onto a queue that already held work need not).
     fn push_back(&self, shared: &Shared, runnable: Runnable) {
-        self.local
+        let was_empty = self
+            .local
             .borrow_mut()
             .push_back(runnable, &mut |overflow| shared.injector.push(overflow));
-        shared.notify_parked();
+        if was_empty {
+            shared.notify_parked();
+        }
     }
 
     /// The tag of the task running on this worker.
@@ -331,7 +336,7 @@ impl Worker {
 
     /// Timers of every wheel, then the driver without blocking.
     fn maintain(&self, shared: &Shared) {
-        shared.fire_timers();
+        shared.fire_timers(self.index);
         if let Some(driver) = &shared.driver {
             if let Ok(mut driver) = driver.try_lock() {
                 if let Err(error) = driver.park(Some(Duration::ZERO)) {
@@ -421,7 +426,7 @@ impl Worker {
             None => remote.parker.park(timeout),
         }
         self.searching.set(shared.idle.unpark(self.index));
-        shared.fire_timers();
+        shared.fire_timers(self.index);
         if !self.searching.get() && self.local.borrow().len() > 1 {
             // The driver or the timers queued more tasks here than this
             // worker runs next: wake a worker to take the driver (or to
