@@ -397,8 +397,7 @@ mod tests {
     fn a_push_says_whether_the_queue_held_nothing_to_steal() {
         let (mut owner, stealer) = local::<u32>();
         let (mut thief, _) = local::<u32>();
-        let push =
-            |owner: &mut Local<u32>, n| owner.push_back(n, &mut |_| panic!("no overflow"));
+        let push = |owner: &mut Local<u32>, n| owner.push_back(n, &mut |_| panic!("no overflow"));
         assert!(push(&mut owner, 0), "onto an empty queue");
         assert!(!push(&mut owner, 1), "onto a queue holding a task");
         assert_eq!(owner.pop(), Some(0));

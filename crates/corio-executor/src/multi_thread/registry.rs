@@ -6,8 +6,12 @@
 //! encodes the shard, its slot and whether it is pinned to its worker
 //! (`spawn_local`), so that the worker that finishes it removes it with one
 //! uncontended lock in the common case (a task that finishes where it was
-//! spawned) and no search. `all_tasks` reads every shard; shutdown cancels
-//! what is left.
+//! spawned) and no search. Workers remove finished tasks in batches
+//! ([`Registry::remove_batch`]), one lock per shard per batch, so tasks
+//! spawned from outside (all in one shard) do not have every worker contend
+//! for that shard's lock once per task; a task stays listed, finished, until
+//! its batch goes, and the listings skip finished tasks. `all_tasks` reads
+//! every shard; shutdown cancels what is left.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -93,15 +97,44 @@ impl Registry {
         }
     }
 
+    /// Forgets the tasks with the tags in `tags` (they have finished), taking
+    /// each shard's lock once, and empties `tags`. The references are
+    /// dropped after the locks are released.
+    pub(crate) fn remove_batch(&self, tags: &mut Vec<usize>) {
+        let mut released = Vec::with_capacity(tags.len());
+        for shard in 0..self.shards.len() {
+            let mut slab = None;
+            for tag in tags.iter().map(|&tag| self.decode(tag)) {
+                if tag.shard != shard {
+                    continue;
+                }
+                let slab = slab.get_or_insert_with(|| self.shard(shard));
+                if let Some(task) = slab.slots.get_mut(tag.slot).and_then(Option::take) {
+                    slab.free.push(tag.slot);
+                    released.push(task);
+                }
+            }
+        }
+        tags.clear();
+        drop(released);
+    }
+
     /// The task with `tag`, if it is still registered.
     pub(crate) fn get(&self, tag: usize) -> Option<TaskRef> {
         let tag = self.decode(tag);
         self.shard(tag.shard).slots.get(tag.slot)?.clone()
     }
 
-    /// Every live task of `shard`.
+    /// Every live task of `shard` (not the finished ones a worker has yet
+    /// to remove).
     pub(crate) fn shard_tasks(&self, shard: usize) -> Vec<TaskRef> {
-        self.shard(shard).slots.iter().flatten().cloned().collect()
+        self.shard(shard)
+            .slots
+            .iter()
+            .flatten()
+            .filter(|task| !task.is_done())
+            .cloned()
+            .collect()
     }
 
     /// Every live task.
@@ -149,5 +182,27 @@ mod tests {
         assert_eq!(registry.shard_tasks(2).len(), 1);
         assert!(registry.get(pinned.tag()).is_some());
         assert_eq!(registry.take_all().len(), 1);
+    }
+
+    #[test]
+    fn a_batch_removes_its_tasks_from_every_shard_and_lists_skip_finished_ones() {
+        let registry = Registry::new(2);
+        let tasks: Vec<_> = (0..5).map(|_| runnable()).collect();
+        for (n, (runnable, _)) in tasks.iter().enumerate() {
+            registry.insert(n % 2, runnable, Pinning::Free);
+        }
+        let (done, _task) = runnable();
+        registry.insert(1, &done, Pinning::Free);
+        let done_tag = done.tag();
+        assert!(done.run(), "an empty future finishes at once");
+        assert_eq!(registry.all().len(), 5, "the finished task is not listed");
+        let mut batch: Vec<usize> = tasks[..3].iter().map(|(r, _)| r.tag()).collect();
+        batch.push(done_tag);
+        registry.remove_batch(&mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(registry.all().len(), 2);
+        assert!(registry.get(tasks[0].0.tag()).is_none());
+        assert!(registry.get(tasks[4].0.tag()).is_some());
+        assert_eq!(registry.take_all().len(), 2, "the finished task went too");
     }
 }

@@ -78,10 +78,17 @@ pub(crate) struct Worker {
     /// Live pinned tasks.
     pinned_live: Cell<usize>,
     current_task: Cell<Option<usize>>,
+    /// Tags of tasks that finished here, removed from the registry in one
+    /// batch (see `registry.rs`).
+    finished: RefCell<Vec<usize>>,
     searching: Cell<bool>,
     tick: Cell<u32>,
     rng: Cell<u32>,
 }
+
+/// How many finished tasks a worker collects before it removes them from
+/// the registry; it also removes them before it parks.
+const FINISHED_BATCH: usize = 32;
 
 /// The body of worker thread `index`.
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: queue::Local<Runnable>) {
@@ -194,6 +201,7 @@ impl Worker {
             pinned: RefCell::new(VecDeque::new()),
             pinned_live: Cell::new(0),
             current_task: Cell::new(None),
+            finished: RefCell::new(Vec::with_capacity(FINISHED_BATCH)),
             searching: Cell::new(false),
             tick: Cell::new(0),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -400,8 +408,19 @@ impl Worker {
             if shared.registry.decode(tag).pinning == Pinning::Pinned {
                 self.pinned_live.set(self.pinned_live.get() - 1);
             }
-            shared.registry.remove(tag);
+            let mut finished = self.finished.borrow_mut();
+            finished.push(tag);
+            if finished.len() >= FINISHED_BATCH {
+                shared.registry.remove_batch(&mut finished);
+            }
         }
+    }
+
+    /// Removes the tasks that finished here from the registry.
+    fn forget_finished(&self, shared: &Shared) {
+        shared
+            .registry
+            .remove_batch(&mut self.finished.borrow_mut());
     }
 
     fn park(&self, shared: &Shared) {
@@ -409,6 +428,7 @@ impl Worker {
         if remote.inbox_pending.load(Ordering::Acquire) {
             return;
         }
+        self.forget_finished(shared);
         let was_searching = self.searching.replace(false);
         if shared.idle.park(self.index, was_searching) {
             std::sync::atomic::fence(Ordering::SeqCst);
@@ -461,6 +481,7 @@ impl Worker {
                 task.task_ref().cancel();
                 self.run_task(shared, task);
             }
+            self.forget_finished(shared);
             if self.pinned_live.get() == 0 {
                 break;
             }
