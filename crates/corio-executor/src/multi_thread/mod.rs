@@ -15,6 +15,7 @@
 //! - `park.rs`: one thread's parker, on its condition variable or in the
 //!   shared driver; loom model of park/unpark with the idle protocol.
 //! - `registry.rs`: the sharded registry of live tasks.
+//! - `inject.rs`: the injection queue.
 //!
 //! # Where a task goes
 //!
@@ -23,9 +24,11 @@
 //! by the running task goes to the worker's LIFO slot, run next (at most 3
 //! in a row, see `worker.rs`), and one woken there otherwise to the back;
 //! spawned or woken anywhere else (a foreign thread, the `block_on` thread),
-//! it goes to the injection queue (crossbeam's `SegQueue`). After a push
-//! onto a queue (not into the LIFO slot), the pusher runs the idle protocol's "new work" step, which wakes at
-//! most one parked worker. A `spawn_local` task is pinned to its worker: its
+//! it goes to the injection queue (a lock-free ring with a locked overflow
+//! list, see `inject.rs`). After a push onto the injection queue, or onto a
+//! local queue that held nothing to steal (not into the LIFO slot), the
+//! pusher runs the idle protocol's "new work" step, which wakes at most one
+//! parked worker. A `spawn_local` task is pinned to its worker: its
 //! schedule hook pushes to that worker's own queue when it runs there, and
 //! otherwise to the worker's inbox, then unparks that worker specifically.
 //!
@@ -55,6 +58,7 @@
 //! the shared state to keep it alive.
 
 mod idle;
+mod inject;
 mod park;
 mod queue;
 mod registry;
@@ -110,7 +114,7 @@ pub(crate) struct Config {
 /// What the workers, the handles and the tasks' schedule hooks share.
 pub(crate) struct Shared {
     workers: Box<[Remote]>,
-    injector: SegQueue<Runnable>,
+    injector: inject::Injector<Runnable>,
     idle: Idle,
     registry: Registry,
     /// One timer wheel per worker, then one for the `block_on` threads.
@@ -497,7 +501,7 @@ impl MultiThread {
         }
         let shared = Arc::new(Shared {
             workers: remotes.into_boxed_slice(),
-            injector: SegQueue::new(),
+            injector: inject::Injector::new(inject::RING_CAPACITY),
             idle: Idle::new(count),
             registry: Registry::new(count + 1),
             timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
