@@ -106,6 +106,7 @@ impl Reactor {
                 unparked: AtomicBool::new(false),
                 is_shutdown: AtomicBool::new(false),
                 slab: Mutex::new(Slab::default()),
+                empty: AtomicBool::new(true),
             }),
             to_wake: Vec::new(),
         })
@@ -154,10 +155,13 @@ impl Reactor {
 
 impl Driver for Reactor {
     fn park(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if timeout == Some(Duration::ZERO) && lock(&self.handle.slab).is_empty() {
+        if timeout == Some(Duration::ZERO) && self.handle.empty.load(Ordering::Relaxed) {
             // A loop checks for IO every few dozen polls even when it runs no
             // socket: with nothing registered there is nothing to dispatch,
-            // so skip the system call.
+            // so skip the system call. The flag spares those checks the slab's
+            // lock (the multi-thread runtime's workers check in turn, and the
+            // lock's line moved between them); a source registered meanwhile
+            // is polled at the next check, as it would be after the lock.
             return Ok(());
         }
         self.poll_retrying_interrupts(timeout)?;
@@ -195,6 +199,9 @@ pub(crate) struct Handle {
     unparked: AtomicBool,
     is_shutdown: AtomicBool,
     slab: Mutex<Slab<Arc<ScheduledIo>>>,
+    /// Whether the slab is empty, written under its lock after every change
+    /// and read without it by a non-blocking `park`.
+    empty: AtomicBool,
 }
 
 impl Unpark for Handle {
@@ -227,9 +234,9 @@ impl Handle {
             return Err(reactor_gone());
         }
         let io = Arc::new(ScheduledIo::default());
-        let token = lock(&self.slab).insert(io.clone())?;
+        let token = self.change_slab(|slab| slab.insert(io.clone()))?;
         if let Err(error) = self.registry.register(source, token, interest) {
-            lock(&self.slab).remove(token);
+            self.change_slab(|slab| slab.remove(token));
             return Err(error);
         }
         Ok((token, io))
@@ -242,9 +249,18 @@ impl Handle {
 
     /// Frees the slot of `token`, so that later events for it are ignored.
     pub(crate) fn release(&self, token: Token) {
-        let removed = lock(&self.slab).remove(token);
+        let removed = self.change_slab(|slab| slab.remove(token));
         // The slab lock is released before the entry is dropped.
         drop(removed);
+    }
+
+    /// Changes the slab under its lock with `change`, then records whether
+    /// it is empty.
+    fn change_slab<R>(&self, change: impl FnOnce(&mut Slab<Arc<ScheduledIo>>) -> R) -> R {
+        let mut slab = lock(&self.slab);
+        let result = change(&mut slab);
+        self.empty.store(slab.is_empty(), Ordering::Relaxed);
+        result
     }
 }
 

@@ -332,12 +332,12 @@ impl Timers {
 
     /// Like [`Timers::fire_due`], but first compares the clock with a bound
     /// read without the lock, and returns 0 at once when no timer can be due
-    /// yet. For threads that fire a driver they do not own (the multi-thread
-    /// runtime's workers fire each other's): a driver with nothing due costs
-    /// them no lock. Skipped calls leave the wheel's position behind the
-    /// clock, so a timer inserted afterwards may give an earlier
-    /// [`Timers::next_deadline`] (a step that moves far timers down a level)
-    /// until the next call that fires; the owner keeps calling `fire_due`.
+    /// yet. For drivers fired often, or by several threads (the multi-thread
+    /// runtime's workers fire every wheel in their maintenance): a driver
+    /// with nothing due costs them no lock. Skipped calls leave the wheel's
+    /// position behind the clock, so a timer inserted afterwards may give an
+    /// earlier [`Timers::next_deadline`] (a step that moves far timers down a
+    /// level), never a later one; the call that fires then catches up.
     ///
     /// # Examples
     ///

@@ -441,17 +441,15 @@ impl Shared {
         !self.injector.is_empty() || self.workers.iter().any(|w| !w.stealer.is_empty())
     }
 
-    /// Fires the due timers of every wheel: the caller's own wheel (`own`,
-    /// an index into `timers`) exactly, the others only when their lock-free
-    /// bound says something may be due, so that a round of maintenance does
-    /// not take the other wheels' locks (and their cache lines) for nothing.
-    fn fire_timers(&self, own: usize) {
-        for (index, timers) in self.timers.iter().enumerate() {
-            if index == own {
-                timers.fire_due();
-            } else {
-                timers.fire_due_if_needed();
-            }
+    /// Fires the due timers of every wheel, each only when its lock-free
+    /// bound says something may be due, so that a round of maintenance
+    /// takes no wheel's lock (nor its cache line) for nothing. A wheel left
+    /// behind the clock this way may announce an earlier deadline (a step
+    /// moving far timers down a level) for a timer inserted later: one early
+    /// wake-up, whose firing catches the wheel up.
+    fn fire_timers(&self) {
+        for timers in self.timers.iter() {
+            timers.fire_due_if_needed();
         }
     }
 
@@ -562,7 +560,7 @@ impl Handle {
         let _io = corio_core::enter_io_context(shared.io_context.clone());
         let main = Some((&*main, shared.debug.as_deref()));
         park_on(future, main, || {
-            shared.fire_timers(shared.outside_shard());
+            shared.fire_timers();
             shared.park_timeout()
         })
     }

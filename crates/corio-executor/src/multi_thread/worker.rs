@@ -344,7 +344,7 @@ impl Worker {
 
     /// Timers of every wheel, then the driver without blocking.
     fn maintain(&self, shared: &Shared) {
-        shared.fire_timers(self.index);
+        shared.fire_timers();
         if let Some(driver) = &shared.driver {
             if let Ok(mut driver) = driver.try_lock() {
                 if let Err(error) = driver.park(Some(Duration::ZERO)) {
@@ -446,7 +446,7 @@ impl Worker {
             None => remote.parker.park(timeout),
         }
         self.searching.set(shared.idle.unpark(self.index));
-        shared.fire_timers(self.index);
+        shared.fire_timers();
         if !self.searching.get() && self.local.borrow().len() > 1 {
             // The driver or the timers queued more tasks here than this
             // worker runs next: wake a worker to take the driver (or to
