@@ -108,11 +108,15 @@ pub(crate) enum StartRun {
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum AfterPending {
-    /// The task is idle; the runner drops its reference.
+    /// The task is idle, and the transition released the runner's
+    /// reference: the runner touches the cell no more.
     Idle,
-    /// A wake arrived during the poll: the task is `SCHEDULED` again with one
-    /// more reference, which the runner passes to the scheduler in a new
-    /// `Runnable` before it drops its own.
+    /// The task is idle and the runner holds its last reference (no waker,
+    /// no `Task`): the runner releases it, which deallocates the cell.
+    IdleLast,
+    /// A wake arrived during the poll: the task is `SCHEDULED` again, and the
+    /// runner's reference becomes the new `Runnable`'s, which the runner
+    /// passes to the scheduler (touching the cell no more after the call).
     Reschedule,
     /// Cancellation arrived during the poll: the task is still `RUNNING`; the
     /// runner drops the future and completes as cancelled.
@@ -288,11 +292,15 @@ impl State {
                 return (AfterPending::Cancel, None);
             }
             if s.is(NOTIFIED) {
-                check_ref_overflow(s);
-                let next = ((s.0 & !(RUNNING | NOTIFIED)) | SCHEDULED) + REF_ONE;
+                // The runner's reference moves to the new `Runnable`.
+                let next = (s.0 & !(RUNNING | NOTIFIED)) | SCHEDULED;
                 return (AfterPending::Reschedule, Some(next));
             }
-            (AfterPending::Idle, Some(s.0 & !RUNNING))
+            if s.ref_count() == 1 {
+                return (AfterPending::IdleLast, Some(s.0 & !RUNNING));
+            }
+            // The runner's reference is released with the same operation.
+            (AfterPending::Idle, Some((s.0 & !RUNNING) - REF_ONE))
         })
     }
 
@@ -522,6 +530,29 @@ mod tests {
         assert!(s.is(SCHEDULED) && !s.is(RUNNING) && !s.is(NOTIFIED));
     }
 
+    /// After a poll the runner's reference is never released by a second
+    /// atomic operation: an idle task's goes with the transition (unless it
+    /// is the last), a rescheduled task's becomes the new `Runnable`'s.
+    #[test]
+    fn after_a_poll_the_runners_reference_goes_with_the_transition() {
+        let state = State::new(); // a `Runnable` and a `Task`
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert_eq!(state.wake_by_ref(), Wake::Nothing);
+        assert_eq!(state.after_pending(), AfterPending::Reschedule);
+        assert_eq!(state.load().ref_count(), 2, "moved to the new runnable");
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert_eq!(state.after_pending(), AfterPending::Idle);
+        assert_eq!(state.load().ref_count(), 1, "released: the task's is left");
+        assert!(!state.load().is(RUNNING));
+        // Without the `Task` (and no waker), the runner's is the last one.
+        assert_eq!(state.wake_by_ref(), Wake::Submit);
+        assert_eq!(state.ref_dec(), Release::Released); // the `Task` goes
+        assert_eq!(state.start_run(), StartRun::Poll);
+        assert_eq!(state.after_pending(), AfterPending::IdleLast);
+        assert_eq!(state.load().ref_count(), 1, "the runner releases it");
+        assert_eq!(state.ref_dec(), Release::Dealloc);
+    }
+
     #[test]
     fn a_wake_by_value_moves_the_wakers_reference_or_releases_it() {
         let state = State::new();
@@ -563,8 +594,8 @@ mod tests {
     fn cancel_when_idle_schedules_with_a_new_reference() {
         let state = State::new();
         assert_eq!(state.start_run(), StartRun::Poll);
+        // Idle: the runner's reference went with the transition.
         assert_eq!(state.after_pending(), AfterPending::Idle);
-        assert_eq!(state.ref_dec(), Release::Released);
         assert_eq!(state.cancel(), Cancel::Submit);
         assert_eq!(state.load().ref_count(), 2);
         assert_eq!(state.start_run(), StartRun::Cancel);

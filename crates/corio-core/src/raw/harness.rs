@@ -57,9 +57,15 @@ pub(super) unsafe fn run<F: Future, S>(ptr: NonNull<Header>) -> bool {
     }));
     match polled {
         Ok(Poll::Pending) => match task.header().state.after_pending() {
-            AfterPending::Idle => false,
+            AfterPending::Idle => {
+                // The transition released the reference `task` stands for.
+                mem::forget(task);
+                false
+            }
+            // Dropping `task` releases the last reference.
+            AfterPending::IdleLast => false,
             AfterPending::Reschedule => {
-                task.submit_new_reference();
+                task.submit_own_reference();
                 false
             }
             AfterPending::Cancel => {

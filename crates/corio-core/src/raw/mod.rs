@@ -82,14 +82,18 @@
 //!   word, which is atomic and belongs to the executor.
 //! - **references**: every handle holds one. The `Runnable` passed to the
 //!   scheduler always holds a reference of its own, counted by the transition
-//!   that created it (`Wake::Submit`, `Cancel::Submit`,
-//!   `AfterPending::Reschedule`); the caller keeps its own reference until the
-//!   scheduler returns, so the cell outlives the call even if the scheduler
-//!   runs the task to completion inline. The one exception is a wake by
-//!   value (`WakeByVal`): the waker's own reference becomes the
-//!   `Runnable`'s, and the waker touches the cell no more after the
-//!   scheduler call; when no `Runnable` is made, the waker's reference is
-//!   released in the same transition. Two releases are folded into the
+//!   that created it (`Wake::Submit`, `Cancel::Submit`); the caller keeps
+//!   its own reference until the scheduler returns, so the cell outlives the
+//!   call even if the scheduler runs the task to completion inline. The
+//!   exceptions hand over a reference the caller holds instead: a wake by
+//!   value (`WakeByVal`), where the waker's own reference becomes the
+//!   `Runnable`'s (when no `Runnable` is made, the waker's reference is
+//!   released in the same transition), and a reschedule after a poll
+//!   (`AfterPending::Reschedule`), where the runner's does; in both the
+//!   caller touches the cell no more after the scheduler call. After a poll
+//!   that leaves the task idle, the runner's reference is released in the
+//!   same transition (`AfterPending::Idle`) unless it is the last one
+//!   (`AfterPending::IdleLast`, released by an ordinary drop). Two releases are folded into the
 //!   transition they follow, to save an atomic operation each: the runner
 //!   releases its reference with `COMPLETE` when the completion needs the
 //!   cell no more (no joiner to wake, no stored output to drop), and the

@@ -136,6 +136,19 @@ impl RawTask {
         }
     }
 
+    /// Hands the scheduler a `Runnable` for the reference `self` stands for,
+    /// which a transition has just moved over to it (`AfterPending::
+    /// Reschedule`). The cell may be gone once the scheduler returns (it may
+    /// run the task to completion inline), so nothing touches it after.
+    pub(super) fn submit_own_reference(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the vtable matches the cell, the state word counts the
+        // reference the new `Runnable` takes over (this handle's, which
+        // `ManuallyDrop` keeps from being released twice), and nothing here
+        // touches the cell after the call.
+        unsafe { (this.header().vtable.schedule)(this.ptr) }
+    }
+
     /// Hands the scheduler a `Runnable` for the reference a transition just
     /// counted. `self` keeps its own reference during the call.
     pub(super) fn submit_new_reference(&self) {
