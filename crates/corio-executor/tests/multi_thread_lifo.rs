@@ -67,3 +67,37 @@ fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
         "the third task was not starved: {turns} turns of the pair"
     );
 }
+
+/// A task spawned from outside while two tasks wake each other forever on
+/// the only worker runs within 61 polls: the polls the pair takes from the
+/// LIFO slot count towards the worker's maintenance interval too.
+#[test]
+fn a_task_from_outside_runs_within_61_polls_of_a_pair_in_the_lifo_slot() {
+    let runtime = Runtime::builder()
+        .multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (a, b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let turns = Arc::new(AtomicUsize::new(0));
+    let ping = runtime.spawn(bounce(a.clone(), b.clone(), stop.clone(), turns.clone()));
+    let pong = runtime.spawn(bounce(b, a, stop.clone(), turns.clone()));
+    while turns.load(Ordering::SeqCst) < 1_000 {
+        std::thread::yield_now();
+    }
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let before = turns.load(Ordering::SeqCst);
+        let turns = turns.clone();
+        let at_run = runtime.block_on(runtime.spawn(async move { turns.load(Ordering::SeqCst) }));
+        waits.push(at_run.unwrap() - before);
+    }
+    stop.store(true, Ordering::SeqCst);
+    drop((ping, pong));
+    // 61 polls at most, plus the one under way when the task was pushed.
+    assert!(
+        waits.iter().all(|&wait| wait <= 62),
+        "polls of the pair before the outside task ran: {waits:?}"
+    );
+}

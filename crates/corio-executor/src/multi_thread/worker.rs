@@ -2,22 +2,23 @@
 //!
 //! Each turn of the loop takes the next task:
 //!
-//! 1. Every [`EVENT_INTERVAL`] turns (61), maintenance first: fire the due
-//!    timers of every wheel, poll the driver without blocking if no other
-//!    worker holds it, and take one task from the injection queue before
-//!    the local ones, so that work from outside waits at most 61 local polls.
-//! 0. First the LIFO slot: a task woken by the task that ran before, taken
+//! 1. Every [`EVENT_INTERVAL`] polls (61, LIFO ones included), maintenance
+//!    first: fire the due timers of every wheel, poll the driver without
+//!    blocking if no other worker holds it, and take one task from the
+//!    injection queue before the local ones (and the LIFO slot), so that
+//!    work from outside waits at most 61 local polls.
+//! 2. Then the LIFO slot: a task woken by the task that ran before, taken
 //!    at most [`MAX_LIFO_POLLS`] times in a row (then it goes to the back of
 //!    the local queue), so that message passing between two tasks runs them
 //!    back to back on one worker without waking another (tokio's design).
-//! 2. Otherwise the pinned inbox is moved into the pinned queue (when its flag
+//! 3. Otherwise the pinned inbox is moved into the pinned queue (when its flag
 //!    says it holds anything); then the local queue and the pinned queue are
 //!    tried, in an order that alternates every turn so neither starves the
 //!    other; then the injection queue.
-//! 3. With nothing there, the worker searches (if the idle protocol lets it):
+//! 4. With nothing there, the worker searches (if the idle protocol lets it):
 //!    it steals half of another worker's queue, starting at a random victim,
 //!    then tries the injection queue.
-//! 4. With nothing found, it parks (see `idle.rs` for the protocol): in the
+//! 5. With nothing found, it parks (see `idle.rs` for the protocol): in the
 //!    driver if it is free (the first idle worker takes it; tokio's design),
 //!    otherwise on its own parker, in both cases for at most the time until
 //!    the earliest timer of any wheel. After waking it fires due timers, and
@@ -282,6 +283,18 @@ impl Worker {
     }
 
     fn next_task(&self, shared: &Shared) -> Option<Runnable> {
+        // Every poll counts, the LIFO slot's too, so that maintenance (and
+        // the injection queue) comes every 61 polls, not every 61 turns of
+        // the queues.
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % EVENT_INTERVAL == 0 {
+            self.maintain(shared);
+            if let Some(task) = shared.injector.pop() {
+                // A task in the LIFO slot stays there and runs next.
+                return Some(task);
+            }
+        }
         if let Some(task) = self.lifo.take() {
             let streak = self.lifo_streak.get() + 1;
             if streak <= MAX_LIFO_POLLS {
@@ -291,14 +304,6 @@ impl Worker {
             self.push_back(shared, task);
         }
         self.lifo_streak.set(0);
-        let tick = self.tick.get().wrapping_add(1);
-        self.tick.set(tick);
-        if tick % EVENT_INTERVAL == 0 {
-            self.maintain(shared);
-            if let Some(task) = shared.injector.pop() {
-                return Some(task);
-            }
-        }
         self.take_inbox(shared);
         let local = || self.local.borrow_mut().pop();
         let pinned = || self.pinned.borrow_mut().pop_front();
