@@ -412,7 +412,7 @@ impl Runnable {
         Runnable { raw: Some(raw) }
     }
 
-    fn raw(&self) -> &RawTask {
+    pub(crate) fn raw(&self) -> &RawTask {
         self.raw
             .as_ref()
             .expect("a Runnable holds its task until it runs")
