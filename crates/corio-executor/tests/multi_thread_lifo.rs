@@ -62,8 +62,10 @@ fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
         turns > 100,
         "the pair ran while the third task yielded: {turns}"
     );
+    // Per turn of the third task, the pair runs once from the queue and at
+    // most 8 times from the slot.
     assert!(
-        turns < 100 * 20,
+        turns < 100 * 12,
         "the third task was not starved: {turns} turns of the pair"
     );
 }

@@ -21,7 +21,7 @@
 //!
 //! A `Send` task spawned on a worker goes to the back of that worker's local
 //! queue (half of a full queue moves to the injection queue); one woken there
-//! by the running task goes to the worker's LIFO slot, run next (at most 3
+//! by the running task goes to the worker's LIFO slot, run next (at most 8
 //! in a row, see `worker.rs`), and one woken there otherwise to the back;
 //! spawned or woken anywhere else (a foreign thread, the `block_on` thread),
 //! it goes to the injection queue (a lock-free ring with a locked overflow
