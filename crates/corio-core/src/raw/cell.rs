@@ -180,11 +180,12 @@ where
     let address = block.as_ptr() as usize;
     let offset = (address + WORD).next_multiple_of(align) - address;
     debug_assert!(offset >= WORD && offset <= align);
-    // SAFETY: `offset` plus the allocation's size is within the block (its
+    // Soundness: `offset` plus the allocation's size is within the block (its
     // size is the allocation's plus `align`), so the pointer is in bounds;
     // it is aligned for the allocation, and the word before it, inside the
     // block, is aligned for a pointer (`offset` and the block's address are
     // multiples of 8). Nothing else has seen the block.
+    // SAFETY: in bounds, aligned and unshared, as argued just above.
     unsafe {
         let cell = block.as_ptr().add(offset);
         cell.sub(WORD).cast::<*mut u8>().write(block.as_ptr());
@@ -347,10 +348,11 @@ unsafe fn dealloc<A, F: Future, S>(ptr: NonNull<Header>) {
         drop_quietly(unsafe { Box::from_raw(cell.as_ptr()) });
         return;
     }
-    // SAFETY: as above; an over-aligned cell was written into a block of
+    // Soundness: an over-aligned cell was written into a block of
     // `over_aligned_block`'s layout whose address is in the word before the
     // cell (inside the block, so the pointer arithmetic stays in bounds).
     // The value is read out before the block is freed.
+    // SAFETY: we own the cell (as above) and its block, as argued just above.
     unsafe {
         let block = cell
             .as_ptr()

@@ -141,11 +141,11 @@ impl RawTask {
     /// Reschedule`). The cell may be gone once the scheduler returns (it may
     /// run the task to completion inline), so nothing touches it after.
     pub(super) fn submit_own_reference(self) {
+        // Soundness: the state word counts the reference the new `Runnable`
+        // takes over (this handle's, which `ManuallyDrop` keeps from being
+        // released twice), and nothing here touches the cell after the call.
         let this = ManuallyDrop::new(self);
-        // SAFETY: the vtable matches the cell, the state word counts the
-        // reference the new `Runnable` takes over (this handle's, which
-        // `ManuallyDrop` keeps from being released twice), and nothing here
-        // touches the cell after the call.
+        // SAFETY: the vtable matches the cell; the reference moves, as above.
         unsafe { (this.header().vtable.schedule)(this.ptr) }
     }
 
