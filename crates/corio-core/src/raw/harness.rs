@@ -204,12 +204,9 @@ unsafe fn settle<F: Future, S>(task: RawTask, completed: Completed) {
         Completed::Released(release) => {
             let task = ManuallyDrop::new(task);
             if release == Release::Dealloc {
-                let ptr = task.header_ptr();
-                // SAFETY: the cell is live until the call below.
-                let dealloc = unsafe { ptr.as_ref() }.vtable.dealloc;
-                // SAFETY: the transition released the last reference; the
-                // vtable's `dealloc` frees the allocation as it was made.
-                unsafe { dealloc(ptr) };
+                // SAFETY: the transition released the last reference, and
+                // `task`, in a `ManuallyDrop`, is not used after.
+                unsafe { task.dealloc() };
             }
             return;
         }

@@ -128,12 +128,22 @@ impl RawTask {
             // nothing here touches the cell after the call.
             WakeByVal::Submit => unsafe { (self.header().vtable.schedule)(self.ptr) },
             WakeByVal::Released(Release::Released) => {}
-            // SAFETY: that was the last reference, so nothing else can touch
-            // the cell; the vtable matches it.
-            WakeByVal::Released(Release::Dealloc) => unsafe {
-                (self.header().vtable.dealloc)(self.ptr)
-            },
+            // SAFETY: that was the last reference.
+            WakeByVal::Released(Release::Dealloc) => unsafe { self.dealloc() },
         }
+    }
+
+    /// Frees the cell, through the vtable's `dealloc` (which knows how the
+    /// allocation was made).
+    ///
+    /// # Safety
+    ///
+    /// A transition has just released the last reference, so nothing else
+    /// can touch the cell; `self` is not used (nor dropped) afterwards.
+    pub(super) unsafe fn dealloc(&self) {
+        // SAFETY: the vtable matches the cell, and the caller guarantees the
+        // cell is ours alone and never touched again.
+        unsafe { (self.header().vtable.dealloc)(self.ptr) }
     }
 
     /// Hands the scheduler a `Runnable` for the reference `self` stands for,
@@ -260,8 +270,8 @@ impl RawTask {
         match header.state.drop_join_interest(output, slot) {
             DropJoin::Released(Release::Released) => return,
             DropJoin::Released(Release::Dealloc) => {
-                // SAFETY: that was the last reference; the vtable matches.
-                unsafe { (header.vtable.dealloc)(this.ptr) };
+                // SAFETY: that was the last reference.
+                unsafe { this.dealloc() };
                 return;
             }
             // SAFETY: the vtable matches the cell; the task is complete and
@@ -290,9 +300,8 @@ impl Drop for RawTask {
     fn drop(&mut self) {
         match self.header().state.ref_dec() {
             Release::Released => {}
-            // SAFETY: that was the last reference, so nothing else can touch
-            // the cell; the vtable matches it.
-            Release::Dealloc => unsafe { (self.header().vtable.dealloc)(self.ptr) },
+            // SAFETY: that was the last reference.
+            Release::Dealloc => unsafe { self.dealloc() },
         }
     }
 }
