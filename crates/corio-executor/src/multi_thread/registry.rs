@@ -97,26 +97,24 @@ impl Registry {
         }
     }
 
-    /// Forgets the tasks with the tags in `tags` (they have finished), taking
-    /// each shard's lock once, and empties `tags`. The references are
-    /// dropped after the locks are released.
-    pub(crate) fn remove_batch(&self, tags: &mut Vec<usize>) {
-        let mut released = Vec::with_capacity(tags.len());
-        for shard in 0..self.shards.len() {
-            let mut slab = None;
-            for tag in tags.iter().map(|&tag| self.decode(tag)) {
-                if tag.shard != shard {
-                    continue;
-                }
-                let slab = slab.get_or_insert_with(|| self.shard(shard));
+    /// Forgets the tasks of `tags` (decoded tags of tasks that finished),
+    /// taking each shard's lock once, and empties `tags`. The references go
+    /// through `released`, a buffer the caller keeps, and are dropped after
+    /// each lock is released.
+    pub(crate) fn remove_batch(&self, tags: &mut Vec<Tag>, released: &mut Vec<TaskRef>) {
+        tags.sort_unstable_by_key(|tag| tag.shard);
+        for run in tags.chunk_by(|a, b| a.shard == b.shard) {
+            let mut slab = self.shard(run[0].shard);
+            for tag in run {
                 if let Some(task) = slab.slots.get_mut(tag.slot).and_then(Option::take) {
                     slab.free.push(tag.slot);
                     released.push(task);
                 }
             }
+            drop(slab);
+            released.clear();
         }
         tags.clear();
-        drop(released);
     }
 
     /// The task with `tag`, if it is still registered.
@@ -196,9 +194,13 @@ mod tests {
         let done_tag = done.tag();
         assert!(done.run(), "an empty future finishes at once");
         assert_eq!(registry.all().len(), 5, "the finished task is not listed");
-        let mut batch: Vec<usize> = tasks[..3].iter().map(|(r, _)| r.tag()).collect();
-        batch.push(done_tag);
-        registry.remove_batch(&mut batch);
+        let mut batch: Vec<Tag> = tasks[..3]
+            .iter()
+            .map(|(r, _)| registry.decode(r.tag()))
+            .collect();
+        batch.push(registry.decode(done_tag));
+        let mut released = Vec::new();
+        registry.remove_batch(&mut batch, &mut released);
         assert!(batch.is_empty());
         assert_eq!(registry.all().len(), 2);
         assert!(registry.get(tasks[0].0.tag()).is_none());

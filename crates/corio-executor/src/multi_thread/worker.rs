@@ -50,10 +50,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use corio_core::{coop, Runnable, Task, TaskMeta};
+use corio_core::{coop, Runnable, Task, TaskMeta, TaskRef};
 
 use super::queue;
-use super::registry::Pinning;
+use super::registry::{Pinning, Tag};
 use super::{enter, with_current, Context, Shared};
 use crate::EVENT_INTERVAL;
 
@@ -83,9 +83,11 @@ pub(crate) struct Worker {
     /// Live pinned tasks.
     pinned_live: Cell<usize>,
     current_task: Cell<Option<usize>>,
-    /// Tags of tasks that finished here, removed from the registry in one
-    /// batch (see `registry.rs`).
-    finished: RefCell<Vec<usize>>,
+    /// The (decoded) tags of tasks that finished here, removed from the
+    /// registry in one batch (see `registry.rs`).
+    finished: RefCell<Vec<Tag>>,
+    /// The buffer their references pass through on the way out.
+    released: RefCell<Vec<TaskRef>>,
     searching: Cell<bool>,
     tick: Cell<u32>,
     rng: Cell<u32>,
@@ -207,6 +209,7 @@ impl Worker {
             pinned_live: Cell::new(0),
             current_task: Cell::new(None),
             finished: RefCell::new(Vec::with_capacity(FINISHED_BATCH)),
+            released: RefCell::new(Vec::with_capacity(FINISHED_BATCH)),
             searching: Cell::new(false),
             tick: Cell::new(0),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -414,22 +417,29 @@ impl Worker {
         };
         self.current_task.set(previous);
         if finished {
-            if shared.registry.decode(tag).pinning == Pinning::Pinned {
+            let tag = shared.registry.decode(tag);
+            if tag.pinning == Pinning::Pinned {
                 self.pinned_live.set(self.pinned_live.get() - 1);
             }
-            let mut finished = self.finished.borrow_mut();
-            finished.push(tag);
-            if finished.len() >= FINISHED_BATCH {
-                shared.registry.remove_batch(&mut finished);
+            let batch_full = {
+                let mut finished = self.finished.borrow_mut();
+                finished.push(tag);
+                finished.len() >= FINISHED_BATCH
+            };
+            if batch_full {
+                self.forget_finished(shared);
             }
         }
     }
 
     /// Removes the tasks that finished here from the registry.
     fn forget_finished(&self, shared: &Shared) {
-        shared
-            .registry
-            .remove_batch(&mut self.finished.borrow_mut());
+        let mut finished = self.finished.borrow_mut();
+        if !finished.is_empty() {
+            shared
+                .registry
+                .remove_batch(&mut finished, &mut self.released.borrow_mut());
+        }
     }
 
     fn park(&self, shared: &Shared) {
