@@ -2,7 +2,7 @@
 //! runs next, but two tasks waking each other forever cannot starve the rest
 //! of a worker's queue.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
@@ -31,8 +31,14 @@ async fn bounce(
     .await;
 }
 
-#[test]
-fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
+/// A multi-thread runtime with one worker, and the two sides of an endless
+/// ping-pong for it, with the flag that stops them and their count of turns.
+fn one_worker_and_a_pair() -> (
+    Runtime,
+    [impl Future<Output = ()> + Send; 2],
+    Arc<AtomicBool>,
+    Arc<AtomicUsize>,
+) {
     let runtime = Runtime::builder()
         .multi_thread()
         .worker_threads(1)
@@ -41,16 +47,25 @@ fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
     let (a, b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
     let stop = Arc::new(AtomicBool::new(false));
     let turns = Arc::new(AtomicUsize::new(0));
-    let (stop2, turns2) = (stop.clone(), turns.clone());
+    let pair = [
+        bounce(a.clone(), b.clone(), stop.clone(), turns.clone()),
+        bounce(b, a, stop.clone(), turns.clone()),
+    ];
+    (runtime, pair, stop, turns)
+}
+
+#[test]
+fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
+    let (runtime, [ping, pong], stop, turns) = one_worker_and_a_pair();
     let finished = runtime.block_on(runtime.spawn(async move {
-        let ping = spawn(bounce(a.clone(), b.clone(), stop2.clone(), turns2.clone()));
-        let pong = spawn(bounce(b, a, stop2.clone(), turns2));
+        let ping = spawn(ping);
+        let pong = spawn(pong);
         // This task yields 100 times while the pair wakes each other: each
         // of its turns comes after at most a few LIFO runs of the pair.
         for _ in 0..100 {
             yield_now().await;
         }
-        stop2.store(true, Ordering::SeqCst);
+        stop.store(true, Ordering::SeqCst);
         // One side sees `stop` and ends; the other waits for a wake that
         // never comes and is cancelled when the runtime drops.
         drop((ping, pong));
@@ -75,16 +90,9 @@ fn two_tasks_waking_each_other_do_not_starve_a_third_on_one_worker() {
 /// LIFO slot count towards the worker's maintenance interval too.
 #[test]
 fn a_task_from_outside_runs_within_61_polls_of_a_pair_in_the_lifo_slot() {
-    let runtime = Runtime::builder()
-        .multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    let (a, b) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
-    let stop = Arc::new(AtomicBool::new(false));
-    let turns = Arc::new(AtomicUsize::new(0));
-    let ping = runtime.spawn(bounce(a.clone(), b.clone(), stop.clone(), turns.clone()));
-    let pong = runtime.spawn(bounce(b, a, stop.clone(), turns.clone()));
+    let (runtime, [ping, pong], stop, turns) = one_worker_and_a_pair();
+    let ping = runtime.spawn(ping);
+    let pong = runtime.spawn(pong);
     while turns.load(Ordering::SeqCst) < 1_000 {
         std::thread::yield_now();
     }
