@@ -332,7 +332,7 @@ impl Timers {
 
     /// Like [`Timers::fire_due`], but first compares the clock with a bound
     /// read without the lock, and returns 0 at once when no timer can be due
-    /// yet. For drivers fired often, or by several threads (the multi-thread
+    /// yet (without reading the clock when no timer is registered). For drivers fired often, or by several threads (the multi-thread
     /// runtime's workers fire every wheel in their maintenance): a driver
     /// with nothing due costs them no lock. Skipped calls leave the wheel's
     /// position behind the clock, so a timer inserted afterwards may give an
@@ -364,8 +364,13 @@ impl Timers {
     /// assert_eq!(timers.fire_due_if_needed(), 1);
     /// ```
     pub fn fire_due_if_needed(&self) -> usize {
+        let next = self.shared.next.load(Ordering::Relaxed);
+        if next == u64::MAX {
+            // Nothing registered: no need to read the clock either.
+            return 0;
+        }
         let now = self.shared.ticks.now_to_tick(self.shared.clock.now());
-        if now < self.shared.next.load(Ordering::Relaxed) {
+        if now < next {
             return 0;
         }
         self.fire_at(now)
