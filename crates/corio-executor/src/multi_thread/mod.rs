@@ -326,6 +326,46 @@ pub(crate) fn all_tasks() -> Option<Vec<TaskInfo>> {
 }
 
 impl Shared {
+    /// The shared state of a runtime with `config`, and the owner ends of
+    /// its workers' local queues, one per worker thread to start.
+    fn new(config: Config) -> (Arc<Shared>, Vec<queue::Local<Runnable>>) {
+        let Config {
+            workers: count,
+            driver,
+            debug,
+        } = config;
+        let unparker = driver.as_ref().map(|driver| driver.unparker());
+        let io_context = driver.as_ref().and_then(|driver| driver.io_context());
+        let mut locals = Vec::with_capacity(count);
+        let mut remotes = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (local, stealer) = queue::local();
+            locals.push(local);
+            remotes.push(Remote {
+                stealer,
+                parker: Parker::new(unparker.clone()),
+                inbox: SegQueue::new(),
+                inbox_pending: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+            });
+        }
+        let shared = Arc::new(Shared {
+            workers: remotes.into_boxed_slice(),
+            injector: inject::Injector::new(inject::RING_CAPACITY),
+            idle: Idle::new(count),
+            registry: Registry::new(count + 1),
+            timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
+            driver: driver.map(std::sync::Mutex::new),
+            io_context,
+            debug,
+            mains: std::sync::Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+        });
+        (shared, locals)
+    }
+
     /// The shard of tasks spawned from outside the workers.
     fn outside_shard(&self) -> usize {
         self.workers.len()
@@ -477,43 +517,10 @@ impl Drop for InFlight<'_> {
 impl MultiThread {
     /// Starts the workers.
     pub(crate) fn new(config: Config) -> io::Result<MultiThread> {
-        let Config {
-            workers: count,
-            driver,
-            debug,
-        } = config;
-        let unparker = driver.as_ref().map(|driver| driver.unparker());
-        let io_context = driver.as_ref().and_then(|driver| driver.io_context());
-        let mut locals = Vec::with_capacity(count);
-        let mut remotes = Vec::with_capacity(count);
-        for _ in 0..count {
-            let (local, stealer) = queue::local();
-            locals.push(local);
-            remotes.push(Remote {
-                stealer,
-                parker: Parker::new(unparker.clone()),
-                inbox: SegQueue::new(),
-                inbox_pending: AtomicBool::new(false),
-                closed: AtomicBool::new(false),
-            });
-        }
-        let shared = Arc::new(Shared {
-            workers: remotes.into_boxed_slice(),
-            injector: inject::Injector::new(inject::RING_CAPACITY),
-            idle: Idle::new(count),
-            registry: Registry::new(count + 1),
-            timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
-            driver: driver.map(std::sync::Mutex::new),
-            io_context,
-            debug,
-            mains: std::sync::Mutex::new(Vec::new()),
-            shutdown: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
-        });
+        let (shared, locals) = Shared::new(config);
         let mut runtime = MultiThread {
             shared: shared.clone(),
-            threads: Vec::with_capacity(count),
+            threads: Vec::with_capacity(locals.len()),
         };
         for (index, local) in locals.into_iter().enumerate() {
             let shared = shared.clone();
