@@ -112,20 +112,28 @@ pub(crate) struct Config {
 }
 
 /// What the workers, the handles and the tasks' schedule hooks share.
+///
+/// The fields that other threads write while the workers run (the idle
+/// protocol's word, the driver's lock, the `block_on` list, the in-flight
+/// count) each have lines of their own ([`OwnLines`], the driver's on the
+/// heap), so that writing them does not evict the fields every poll reads
+/// (`debug`, `shutdown`, `workers`, whether there is a driver): with the
+/// driver's lock beside `debug`, each worker's maintenance `try_lock` cost
+/// the other worker a miss in its next `run_task`.
 pub(crate) struct Shared {
     workers: Box<[Remote]>,
     injector: inject::Injector<Runnable>,
-    idle: Idle,
+    idle: OwnLines<Idle>,
     registry: Registry,
     /// One timer wheel per worker, then one for the `block_on` threads.
     timers: Box<[Timers]>,
     /// The driver, held by whichever idle worker parks in it.
-    driver: Option<std::sync::Mutex<Box<dyn Driver + Send>>>,
+    driver: Option<Box<OwnLines<SharedDriver>>>,
     io_context: Option<std::sync::Arc<dyn Any + Send + Sync>>,
     /// Debug mode, if on.
     debug: Option<Arc<Debug>>,
     /// The main futures of the `block_on` calls under way.
-    mains: std::sync::Mutex<Vec<Arc<MainTask>>>,
+    mains: OwnLines<std::sync::Mutex<Vec<Arc<MainTask>>>>,
     /// Set when the runtime starts shutting down: spawns are cancelled at
     /// once from then on.
     shutdown: AtomicBool,
@@ -134,7 +142,24 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Spawns and injection-queue pushes under way that saw neither flag;
     /// shutdown waits for them (see "Shutdown" in the module docs).
-    in_flight: AtomicUsize,
+    in_flight: OwnLines<AtomicUsize>,
+}
+
+/// The driver, shared by the workers behind a lock.
+type SharedDriver = std::sync::Mutex<Box<dyn Driver + Send>>;
+
+/// A value aligned to, and so padded to a multiple of, 128 bytes (two cache
+/// lines, as the adjacent-line prefetcher of x86 pulls them in pairs): no
+/// other field shares its lines.
+#[repr(align(128))]
+struct OwnLines<T>(T);
+
+impl<T> std::ops::Deref for OwnLines<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// What other threads see of one worker.
@@ -352,16 +377,16 @@ impl Shared {
         let shared = Arc::new(Shared {
             workers: remotes.into_boxed_slice(),
             injector: inject::Injector::new(inject::RING_CAPACITY),
-            idle: Idle::new(count),
+            idle: OwnLines(Idle::new(count)),
             registry: Registry::new(count + 1),
             timers: (0..=count).map(|_| Timers::new(Clock::real())).collect(),
-            driver: driver.map(std::sync::Mutex::new),
+            driver: driver.map(|driver| Box::new(OwnLines(std::sync::Mutex::new(driver)))),
             io_context,
             debug,
-            mains: std::sync::Mutex::new(Vec::new()),
+            mains: OwnLines(std::sync::Mutex::new(Vec::new())),
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
+            in_flight: OwnLines(AtomicUsize::new(0)),
         });
         (shared, locals)
     }
@@ -762,6 +787,52 @@ impl fmt::Debug for Handle {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    /// The fields other threads write while the workers run share no
+    /// 128-byte block with the fields every poll reads.
+    #[test]
+    fn written_fields_have_lines_of_their_own() {
+        use std::mem::{offset_of, size_of_val};
+        let (shared, _locals) = Shared::new(Config {
+            workers: 2,
+            driver: None,
+            debug: None,
+        });
+        let blocks = |offset: usize, size: usize| (offset / 128)..=((offset + size - 1) / 128);
+        let read = [
+            blocks(offset_of!(Shared, workers), size_of_val(&shared.workers)),
+            blocks(offset_of!(Shared, registry), size_of_val(&shared.registry)),
+            blocks(offset_of!(Shared, timers), size_of_val(&shared.timers)),
+            blocks(offset_of!(Shared, driver), size_of_val(&shared.driver)),
+            blocks(offset_of!(Shared, debug), size_of_val(&shared.debug)),
+            blocks(offset_of!(Shared, shutdown), size_of_val(&shared.shutdown)),
+        ];
+        let written = [
+            (
+                "idle",
+                blocks(offset_of!(Shared, idle), size_of_val(&shared.idle)),
+            ),
+            (
+                "mains",
+                blocks(offset_of!(Shared, mains), size_of_val(&shared.mains)),
+            ),
+            (
+                "in_flight",
+                blocks(
+                    offset_of!(Shared, in_flight),
+                    size_of_val(&shared.in_flight),
+                ),
+            ),
+        ];
+        for (name, written) in written {
+            for read in &read {
+                assert!(
+                    written.end() < read.start() || read.end() < written.start(),
+                    "{name} shares a block with a field read on every poll"
+                );
+            }
+        }
+    }
     use std::panic::Location;
     use std::sync::atomic::AtomicUsize;
 
