@@ -162,6 +162,20 @@ impl<T> std::ops::Deref for OwnLines<T> {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+impl Shared {
+    /// The shared state of a runtime of `workers` workers whose threads
+    /// never start, so that a test alone takes from its queues.
+    pub(crate) fn without_threads(workers: usize) -> Arc<Shared> {
+        Shared::new(Config {
+            workers,
+            driver: None,
+            debug: None,
+        })
+        .0
+    }
+}
+
 /// What other threads see of one worker.
 struct Remote {
     stealer: queue::Stealer<Runnable>,
@@ -788,53 +802,43 @@ impl fmt::Debug for Handle {
 mod tests {
     use super::*;
 
+    use std::panic::Location;
+    use std::sync::atomic::AtomicUsize;
+
     /// The fields other threads write while the workers run share no
     /// 128-byte block with the fields every poll reads.
     #[test]
     fn written_fields_have_lines_of_their_own() {
         use std::mem::{offset_of, size_of_val};
-        let (shared, _locals) = Shared::new(Config {
-            workers: 2,
-            driver: None,
-            debug: None,
-        });
-        let blocks = |offset: usize, size: usize| (offset / 128)..=((offset + size - 1) / 128);
+        let shared = Shared::without_threads(2);
+        // A field's name and the 128-byte blocks it covers.
+        macro_rules! blocks {
+            ($field:ident) => {{
+                let (offset, size) = (offset_of!(Shared, $field), size_of_val(&shared.$field));
+                (
+                    stringify!($field),
+                    (offset / 128)..=((offset + size - 1) / 128),
+                )
+            }};
+        }
         let read = [
-            blocks(offset_of!(Shared, workers), size_of_val(&shared.workers)),
-            blocks(offset_of!(Shared, registry), size_of_val(&shared.registry)),
-            blocks(offset_of!(Shared, timers), size_of_val(&shared.timers)),
-            blocks(offset_of!(Shared, driver), size_of_val(&shared.driver)),
-            blocks(offset_of!(Shared, debug), size_of_val(&shared.debug)),
-            blocks(offset_of!(Shared, shutdown), size_of_val(&shared.shutdown)),
+            blocks!(workers),
+            blocks!(registry),
+            blocks!(timers),
+            blocks!(driver),
+            blocks!(debug),
+            blocks!(shutdown),
         ];
-        let written = [
-            (
-                "idle",
-                blocks(offset_of!(Shared, idle), size_of_val(&shared.idle)),
-            ),
-            (
-                "mains",
-                blocks(offset_of!(Shared, mains), size_of_val(&shared.mains)),
-            ),
-            (
-                "in_flight",
-                blocks(
-                    offset_of!(Shared, in_flight),
-                    size_of_val(&shared.in_flight),
-                ),
-            ),
-        ];
-        for (name, written) in written {
-            for read in &read {
+        let written = [blocks!(idle), blocks!(mains), blocks!(in_flight)];
+        for (name, written) in &written {
+            for (read_name, read) in &read {
                 assert!(
                     written.end() < read.start() || read.end() < written.start(),
-                    "{name} shares a block with a field read on every poll"
+                    "{name} shares a block with {read_name}, a field read on every poll"
                 );
             }
         }
     }
-    use std::panic::Location;
-    use std::sync::atomic::AtomicUsize;
 
     /// Counts its creations and drops.
     struct Counted(Arc<(AtomicUsize, AtomicUsize)>);

@@ -522,22 +522,10 @@ impl Worker {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{queue, Worker};
-    use crate::multi_thread::{Config, Shared};
+    use crate::multi_thread::Shared;
     use crate::EVENT_INTERVAL;
     use corio_core::{Runnable, TaskMeta};
     use std::panic::Location;
-    use std::sync::Arc;
-
-    /// The shared state of a runtime of two workers whose threads never
-    /// start, so that nothing but the test takes from its queues.
-    fn two_workers() -> Arc<Shared> {
-        Shared::new(Config {
-            workers: 2,
-            driver: None,
-            debug: None,
-        })
-        .0
-    }
 
     fn empty_task() -> Runnable {
         let meta = TaskMeta::new(Location::caller());
@@ -549,7 +537,7 @@ mod tests {
     /// half its queue.
     #[test]
     fn an_idle_worker_takes_its_share_of_the_injection_queue() {
-        let shared = &two_workers();
+        let shared = &Shared::without_threads(2);
         let worker = Worker::new(0, queue::local().0);
         let taken = |count: usize| {
             for _ in 0..count {
@@ -579,7 +567,7 @@ mod tests {
     /// the workers in runs rather than one task per maintenance.
     #[test]
     fn maintenance_takes_a_share_of_the_injection_queue() {
-        let shared = &two_workers();
+        let shared = &Shared::without_threads(2);
         let worker = Worker::new(0, queue::local().0);
         let own = empty_task();
         let own_id = own.id();
