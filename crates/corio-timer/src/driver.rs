@@ -331,8 +331,9 @@ impl Timers {
     }
 
     /// Like [`Timers::fire_due`], but first compares the clock with a bound
-    /// read without the lock, and returns 0 at once when no timer can be due
-    /// yet (without reading the clock when no timer is registered). For drivers fired often, or by several threads (the multi-thread
+    /// read without the lock, and returns 0 at once when no timer can be
+    /// due yet (without reading the clock when no timer is registered). For
+    /// drivers fired often, or by several threads (the multi-thread
     /// runtime's workers fire every wheel in their maintenance): a driver
     /// with nothing due costs them no lock. Skipped calls leave the wheel's
     /// position behind the clock, so a timer inserted afterwards may give an

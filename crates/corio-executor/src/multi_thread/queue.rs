@@ -56,10 +56,9 @@ use super::sync::{Arc, AtomicU32, AtomicU64, Ordering};
 /// tokio and Go have 256. With 256, a worker's share of a burst of a few
 /// thousand tasks does not fit: the rest waits in the shared injection
 /// queue, and a worker that takes from there at its maintenance takes tasks
-/// another worker ran last (1,000 ping-pong pairs moved about 2,000 times per
-/// run). With 4096 (32 KiB per worker), a worker takes its whole share in
-/// runs of consecutive spawns, and the tasks stay where they started
-/// (`mt_ping_pong` 4% faster, see `worker.rs`).
+/// another worker ran last. With 4096 (32 KiB per worker), a worker takes
+/// its whole share in runs of consecutive spawns, and the tasks stay where
+/// they started (docs/ARCHITECTURE.md has the measurements).
 pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 4096 };
 const MASK: usize = CAPACITY - 1;
 /// How many tasks an overflow moves to the injection queue.

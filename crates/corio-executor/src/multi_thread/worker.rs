@@ -66,9 +66,9 @@ pub(crate) const SHUTDOWN_ROUNDS: usize = 64;
 /// How many tasks in a row a worker takes from its LIFO slot before the slot's
 /// task goes to the back of the local queue, so that two tasks waking each
 /// other cannot starve the rest of the queue. tokio takes 3; 8 keeps a pair
-/// exchanging messages on warm cache lines longer (`mt_ping_pong` 5% faster)
-/// while a queued task still waits at most 8 polls of the pair, and work
-/// from outside at most 61 polls whatever the slot does.
+/// exchanging messages on warm cache lines longer (docs/ARCHITECTURE.md has
+/// the measurements) while a queued task still waits at most 8 polls of the
+/// pair, and work from outside at most 61 polls whatever the slot does.
 const MAX_LIFO_POLLS: u32 = 8;
 
 /// A worker's own state, touched only on its thread.
@@ -332,9 +332,8 @@ impl Worker {
     /// worker. tokio takes such a batch only when the local queue is empty,
     /// and one task at its maintenance; taking the batch at maintenance too
     /// keeps a burst of spawns from being handed out one task at a time,
-    /// which split 1,000 ping-pong pairs between the workers (`mt_ping_pong`
-    /// 25.16 -> 24.16 ms with the 4096-slot queue, 24.96 ms with that
-    /// queue alone).
+    /// which split ping-pong pairs between the workers (docs/ARCHITECTURE.md
+    /// has the measurements).
     fn take_injected(&self, shared: &Shared) -> Option<Runnable> {
         let first = shared.injector.pop()?;
         let mut local = self.local.borrow_mut();
